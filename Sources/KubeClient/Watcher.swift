@@ -1,0 +1,169 @@
+import Logging
+
+/// What a `Watcher` reports: the full state after each (re)list, then changes.
+public enum WatcherEvent<R: KubeResource>: Sendable {
+    /// The complete current list; replaces whatever the consumer knew (sent first, and after each relist).
+    case restarted([R])
+    /// An object was added or modified.
+    case applied(R)
+    case deleted(R)
+}
+
+/// Why a `Watcher` started another request.
+public enum WatchRestartReason: String, Sendable {
+    /// The resourceVersion expired (HTTP 410 or a watch ERROR with code 410): the watcher listed again.
+    case expired
+    /// The server ended the watch (its timeout, or a restart); the watcher resumed from the last resourceVersion.
+    case closed
+    /// A list or watch failed; the watcher retried after a backoff.
+    case error
+}
+
+/// List-then-watch with resume, like client-go's reflector and kube-runtime's watcher: list, watch from the
+/// list's resourceVersion (following bookmarks), resume from the last seen resourceVersion when the watch
+/// ends, relist after 410 Gone, and back off exponentially (with jitter) after errors.
+public struct Watcher<R: KubeResource>: Sendable {
+    public let client: KubernetesClient
+    public let namespace: String?
+    public let labelSelector: String?
+    public let fieldSelector: String?
+    public let logger: Logger
+    public var backoff: ExponentialBackoff
+    /// The `timeoutSeconds` of each watch request is drawn from this range (client-go: 5 to 10 minutes).
+    public var watchTimeoutSeconds: ClosedRange<Int>
+    /// Called for every restart after the initial list, e.g. to count them in a metric.
+    public var onRestart: @Sendable (WatchRestartReason) -> Void
+
+    public init(
+        client: KubernetesClient,
+        type: R.Type = R.self,
+        namespace: String?,
+        labelSelector: String? = nil,
+        fieldSelector: String? = nil,
+        logger: Logger,
+        backoff: ExponentialBackoff = ExponentialBackoff(),
+        watchTimeoutSeconds: ClosedRange<Int> = 300...600,
+        onRestart: @escaping @Sendable (WatchRestartReason) -> Void = { _ in }
+    ) {
+        self.client = client
+        self.namespace = namespace
+        self.labelSelector = labelSelector
+        self.fieldSelector = fieldSelector
+        self.logger = logger
+        self.backoff = backoff
+        self.watchTimeoutSeconds = watchTimeoutSeconds
+        self.onRestart = onRestart
+    }
+
+    /// Starts listing and watching. The stream runs until the consumer stops iterating (its task is
+    /// cancelled or the iterator is dropped); it never ends on its own.
+    public func events() -> AsyncStream<WatcherEvent<R>> {
+        let (stream, continuation) = AsyncStream<WatcherEvent<R>>.makeStream()
+        let task = Task { [self] in
+            await run(continuation)
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    private var what: Logger.MetadataValue {
+        "\(R.plural)\(namespace.map { " in \($0)" } ?? "")\(fieldSelector.map { " fieldSelector=\($0)" } ?? "")\(labelSelector.map { " labelSelector=\($0)" } ?? "")"
+    }
+
+    private func run(_ continuation: AsyncStream<WatcherEvent<R>>.Continuation) async {
+        var resourceVersion: String?
+        var mustList = true
+        var failures = 0
+
+        while !Task.isCancelled {
+            if mustList {
+                do {
+                    let list = try await client.list(R.self, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector)
+                    resourceVersion = list.metadata.resourceVersion
+                    mustList = false
+                    continuation.yield(.restarted(list.items))
+                    logger.debug("watcher listed", metadata: ["resource": what, "items": "\(list.items.count)", "resourceVersion": "\(resourceVersion ?? "")"])
+                } catch {
+                    if Task.isCancelled { return }
+                    failures += 1
+                    guard await pause(after: error, failures: failures, during: "list") else { return }
+                    continue
+                }
+            }
+
+            let opened = ContinuousClock.now
+            var sawEvent = false
+            do {
+                let timeout = Int.random(in: watchTimeoutSeconds)
+                let stream = try await client.watch(
+                    R.self, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector,
+                    resourceVersion: resourceVersion, timeoutSeconds: timeout, allowBookmarks: true
+                )
+                for try await event in stream {
+                    sawEvent = true
+                    failures = 0
+                    switch event {
+                    case .added(let object), .modified(let object):
+                        resourceVersion = object.metadata.resourceVersion ?? resourceVersion
+                        continuation.yield(.applied(object))
+                    case .deleted(let object):
+                        resourceVersion = object.metadata.resourceVersion ?? resourceVersion
+                        continuation.yield(.deleted(object))
+                    case .bookmark(let version):
+                        if !version.isEmpty { resourceVersion = version }
+                    case .error(let status):
+                        throw KubeAPIError(
+                            statusCode: status.code ?? 500, status: status, verb: "watch", resource: R.plural, group: R.group,
+                            namespace: namespace, name: nil
+                        )
+                    }
+                }
+                if Task.isCancelled { return }
+                // A watch that ends at once without any event is treated as a failure, so a server that
+                // keeps closing watches is not hammered.
+                if !sawEvent && opened.duration(to: .now) < .seconds(1) {
+                    failures += 1
+                    guard await pause(after: nil, failures: failures, during: "watch") else { return }
+                } else {
+                    logger.trace("watch closed by the server; resuming", metadata: ["resource": what, "resourceVersion": "\(resourceVersion ?? "")"])
+                }
+                onRestart(.closed)
+            } catch let error as KubeAPIError where error.isGone {
+                if Task.isCancelled { return }
+                logger.debug("watch resourceVersion expired; relisting", metadata: ["resource": what, "resourceVersion": "\(resourceVersion ?? "")"])
+                mustList = true
+                resourceVersion = nil
+                if !sawEvent {
+                    // Expired again straight after a relist: do not relist in a tight loop.
+                    failures += 1
+                    if failures > 1, await !pause(after: error, failures: failures - 1, during: "watch") { return }
+                }
+                onRestart(.expired)
+            } catch {
+                if Task.isCancelled { return }
+                failures += 1
+                guard await pause(after: error, failures: failures, during: "watch") else { return }
+                onRestart(.error)
+            }
+        }
+    }
+
+    /// Logs and sleeps the backoff delay; false when cancelled meanwhile.
+    private func pause(after error: (any Error)?, failures: Int, during phase: String) async -> Bool {
+        let delay = backoff.delay(afterFailures: failures)
+        logger.warning(
+            "\(phase) failed; retrying",
+            metadata: [
+                "resource": what, "error": "\(error.map { "\($0)" } ?? "the watch closed at once")", "failures": "\(failures)",
+                "retryInMs": "\(KubernetesClient.milliseconds(delay))",
+            ]
+        )
+        do {
+            try await Task.sleep(for: delay)
+            return true
+        } catch {
+            return false
+        }
+    }
+}
