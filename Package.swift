@@ -36,6 +36,9 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
         ),
@@ -55,6 +58,7 @@ let package = Package(
             dependencies: [
                 "AWSClient", "KubeClient",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -80,6 +84,9 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -104,14 +111,27 @@ let package = Package(
             path: "Tests/TestSupport",
             swiftSettings: strict
         ),
-        .testTarget(name: "AWSClientTests", dependencies: ["AWSClient", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "AWSClientTests",
+            dependencies: [
+                "AWSClient", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "KubeClientTests",
             dependencies: ["KubeClient", "KubeTestServer", "TestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "KubeTestServer", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "KubeTestServerTests", dependencies: ["KubeTestServer", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "KubeTestServerTests",
+            dependencies: ["KubeTestServer", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            swiftSettings: strict
+        ),
         .testTarget(name: "ECRCredHelperTests", dependencies: ["ECRCredHelper", "KubeTestServer", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,109 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import KubeClient
+
+/// The pull secret every target namespace should hold, built once per refresh and reused for every write.
+public struct DesiredSecret: Sendable, Hashable {
+    public static let type = "kubernetes.io/dockerconfigjson"
+    public static let dataKey = ".dockerconfigjson"
+    public static let fieldManager = "aws-ecr-cred-helper"
+    public static let managedByLabel = "app.kubernetes.io/managed-by"
+    public static let annotationPrefix = "aws-ecr-cred-helper/"
+    public static let expiresAtAnnotation = annotationPrefix + "expires-at"
+    public static let refreshedAtAnnotation = annotationPrefix + "refreshed-at"
+    public static let registriesAnnotation = annotationPrefix + "registries"
+
+    public static let labels: [String: String] = [
+        "app.kubernetes.io/name": "aws-ecr-cred-helper",
+        "app.kubernetes.io/component": "registry-credentials",
+        managedByLabel: "aws-ecr-cred-helper",
+    ]
+
+    public let name: String
+    /// The `.dockerconfigjson` bytes: `{"auths":{<proxyEndpoint>:{"username","password","auth"}}}`.
+    public let dockerConfigJSON: [UInt8]
+    public let annotations: [String: String]
+    public let login: RegistryLogin
+
+    public init(name: String, login: RegistryLogin) {
+        self.name = name
+        self.login = login
+        self.dockerConfigJSON = Self.dockerConfig(for: login.credentials)
+        var annotations = [
+            Self.refreshedAtAnnotation: Timestamps.rfc3339(login.fetchedAt),
+            Self.registriesAnnotation: login.credentials.map(\.host).joined(separator: ","),
+        ]
+        if let expiry = login.earliestExpiry { annotations[Self.expiresAtAnnotation] = Timestamps.rfc3339(expiry) }
+        self.annotations = annotations
+    }
+
+    /// The Secret to apply in `namespace`.
+    public func secret(in namespace: String) -> Secret {
+        Secret(
+            name: name,
+            namespace: namespace,
+            type: Self.type,
+            data: [Self.dataKey: dockerConfigJSON],
+            labels: Self.labels,
+            annotations: annotations
+        )
+    }
+
+    /// Whether `existing` already says what this secret says: then a resync writes nothing.
+    public func isSatisfied(by existing: Secret) -> Bool {
+        existing.type == Self.type
+            && existing.decodedData(Self.dataKey) == dockerConfigJSON
+            && existing.metadata.labels?[Self.managedByLabel] == Self.labels[Self.managedByLabel]
+    }
+
+    /// Whether a secret with our name may be written over: ours, the original helper's (same type), or absent.
+    /// Anything of another type belongs to someone else and is left alone.
+    public static func mayAdopt(_ existing: Secret) -> Bool {
+        existing.type == type
+    }
+
+    /// Registries sorted, keys in a fixed order: the same tokens always give the same bytes, so comparing
+    /// bytes tells whether a write is needed.
+    static func dockerConfig(for credentials: [RegistryCredential]) -> [UInt8] {
+        var json = "{\"auths\":{"
+        var seen = Set<String>()
+        var first = true
+        for credential in credentials.sorted(by: { $0.registry < $1.registry }) where seen.insert(credential.registry).inserted {
+            let auth = Data("\(credential.username):\(credential.password.value)".utf8).base64EncodedString()
+            if !first { json += "," }
+            first = false
+            json += "\(JSONString.quote(credential.registry)):{\"username\":\(JSONString.quote(credential.username)),"
+            json += "\"password\":\(JSONString.quote(credential.password.value)),\"auth\":\(JSONString.quote(auth))}"
+        }
+        json += "}}"
+        return Array(json.utf8)
+    }
+}
+
+/// JSON string literals, written by hand where the output must be byte-for-byte stable (the secret's
+/// content is compared as bytes) or cheap (log lines).
+public enum JSONString {
+    public static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}

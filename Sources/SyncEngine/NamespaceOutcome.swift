@@ -1,0 +1,56 @@
+/// What happened to one namespace in a sync.
+public enum NamespaceOutcome: Sendable, Hashable {
+    /// The secret was created or updated.
+    case written
+    /// The secret already held the current token: nothing was sent.
+    case unchanged
+    /// A secret of that name but another type exists; it belongs to someone else and was left alone.
+    case foreign(type: String)
+    /// The write failed; `reason` is one line naming the cause and the fix.
+    case failed(reason: String, retryable: Bool)
+
+    public var isSuccess: Bool {
+        switch self {
+        case .written, .unchanged: true
+        case .foreign, .failed: false
+        }
+    }
+
+    public var label: String {
+        switch self {
+        case .written: "written"
+        case .unchanged: "unchanged"
+        case .foreign: "foreign"
+        case .failed: "failed"
+        }
+    }
+}
+
+/// The result of one pass over the target namespaces.
+public struct SyncReport: Sendable {
+    public var outcomes: [String: NamespaceOutcome]
+    public var login: RegistryLogin?
+
+    public init(outcomes: [String: NamespaceOutcome] = [:], login: RegistryLogin? = nil) {
+        self.outcomes = outcomes
+        self.login = login
+    }
+
+    public var succeeded: [String] { outcomes.filter { $0.value.isSuccess }.keys.sorted() }
+    public var failed: [String] { outcomes.filter { !$0.value.isSuccess }.keys.sorted() }
+    public var written: Int { outcomes.values.filter { $0 == .written }.count }
+    public var unchanged: Int { outcomes.values.filter { $0 == .unchanged }.count }
+    public var allSucceeded: Bool { outcomes.values.allSatisfy(\.isSuccess) }
+
+    /// One line per namespace that is not fine, for `sync`'s exit summary and logs.
+    public var problemLines: [String] {
+        outcomes.sorted { $0.key < $1.key }.compactMap { namespace, outcome in
+            switch outcome {
+            case .written, .unchanged: nil
+            case let .foreign(type):
+                "\(namespace): a secret of that name with type \(type) already exists and is not ours; left alone (rename SECRET_NAME or delete that secret)"
+            case let .failed(reason, _): "\(namespace): \(reason)"
+            }
+        }
+    }
+}
