@@ -1,0 +1,430 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Synchronization
+
+/// The API server's behaviour, independent of the HTTP transport: authentication, RBAC, the REST verbs,
+/// server-side apply, watches, discovery, injected faults and the request log.
+final class KubeAPI: Sendable {
+    let store: ObjectStore
+    let users = UserDirectory()
+    let faults = FaultBook()
+    let log: RequestLog
+    let adminToken: String
+    let bookmarkInterval: Duration
+    let serverAddress: Mutex<String>
+
+    init(configuration: KubeTestServerConfiguration, adminToken: String) {
+        store = ObjectStore(historyLimit: configuration.watchHistoryLimit)
+        log = RequestLog(limit: configuration.requestLogLimit)
+        self.adminToken = adminToken
+        bookmarkInterval = configuration.bookmarkInterval
+        serverAddress = Mutex("\(configuration.host):\(configuration.port)")
+        users.add(TestUser.admin(token: adminToken))
+        for user in configuration.users { users.add(user) }
+        for namespace in configuration.namespaces { createNamespace(namespace, labels: [:]) }
+    }
+
+    // MARK: Entry point
+
+    func handle(_ request: HTTPRequestData) async -> HTTPReply {
+        var record = RecordedRequest(
+            method: request.method, path: request.path, query: request.query, verb: "", resource: "", namespace: nil,
+            name: nil, user: nil, status: 0, contentType: request.header("Content-Type"))
+        let route = Route.parse(request.path)
+        if case .admin(let segments) = route {
+            return await handleAdmin(segments, request)
+        }
+        if case .resource(let resource) = route {
+            record.resource = resource.kind.plural
+            record.namespace = resource.namespace
+            record.name = resource.name
+            record.verb = verb(for: request, resource)
+        }
+        let reply = await respond(request, route: route, record: &record)
+        record.status = reply.statusCode
+        log.append(record)
+        return reply
+    }
+
+    private func respond(_ request: HTTPRequestData, route: Route, record: inout RecordedRequest) async -> HTTPReply {
+        for fault in faults.take(method: request.method, target: request.target) {
+            switch fault {
+            case .delay(let duration): try? await Task.sleep(for: duration)
+            case .dropConnection: return .drop
+            case .status(let code, let retryAfter): return .status(.injected(code, retryAfterSeconds: retryAfter))
+            }
+        }
+        guard let user = authenticate(request) else { return .status(.unauthorized) }
+        record.user = user.name
+        do throws(APIStatus) {
+            switch route {
+            case .version: return .json(200, Discovery.version)
+            case .health: return .full(status: 200, headers: [("Content-Type", "text/plain")], body: Array("ok".utf8))
+            case .apiVersions: return .json(200, Discovery.apiVersions(serverAddress: serverAddress.withLock { $0 }))
+            case .apiGroups: return .json(200, Discovery.apiGroups)
+            case .group(let name):
+                guard let group = Discovery.group(name) else { throw APIStatus.pathNotFound() }
+                return .json(200, group)
+            case .resourceList(let group, let version):
+                guard let list = Discovery.resourceList(group: group, version: version) else { throw APIStatus.pathNotFound() }
+                return .json(200, list)
+            case .resource(let resource):
+                return try await serve(request, resource, user: user, record: &record)
+            case .admin, .notFound:
+                throw APIStatus.pathNotFound()
+            }
+        } catch {
+            return .status(error)
+        }
+    }
+
+    private func authenticate(_ request: HTTPRequestData) -> TestUser? {
+        guard let header = request.header("Authorization") else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
+        return users.user(forToken: String(parts[1]).trimmingSpaces)
+    }
+
+    private func verb(for request: HTTPRequestData, _ route: ResourceRoute) -> String {
+        switch request.method {
+        case "GET", "HEAD":
+            if route.name != nil { return route.watchPath ? "watch" : "get" }
+            return route.watchPath || QueryParameters(request.query).flag("watch") ? "watch" : "list"
+        case "POST": return "create"
+        case "PUT": return "update"
+        case "PATCH": return "patch"
+        case "DELETE": return route.name == nil ? "deletecollection" : "delete"
+        default: return request.method.lowercased()
+        }
+    }
+
+    // MARK: Resources
+
+    private func serve(
+        _ request: HTTPRequestData, _ route: ResourceRoute, user: TestUser, record: inout RecordedRequest
+    ) async throws(APIStatus) -> HTTPReply {
+        let query = QueryParameters(request.query)
+        let verb = record.verb
+        let kind = route.kind
+        if kind.namespaced, route.namespace == nil, route.name != nil { throw APIStatus.pathNotFound() }
+        if route.subresource != nil { throw APIStatus.pathNotFound() }
+
+        var labels = LabelSelector.everything
+        var fields = FieldSelector.everything
+        if verb == "list" || verb == "watch" {
+            if let text = query["labelSelector"] { labels = try LabelSelector(parsing: text) }
+            if let text = query["fieldSelector"] { fields = try FieldSelector(parsing: text) }
+        }
+        let rbacName = route.name ?? ((verb == "list" || verb == "watch") ? fields.pinnedName : nil)
+        if kind == .selfSubjectAccessReviews {
+            guard verb == "create" else { throw APIStatus.methodNotAllowed(request.method) }
+            return try selfSubjectAccessReview(request, user: user)
+        }
+        guard user.rules.allows(verb: verb, group: kind.group, resource: route.rbacResource, name: rbacName) else {
+            throw APIStatus.forbidden(kind, verb: verb, user: user.name, namespace: route.namespace, name: rbacName)
+        }
+        let namespace = kind.namespaced ? route.namespace ?? "" : ""
+        switch verb {
+        case "get":
+            guard let stored = store.get(kind, namespace: namespace, name: route.name ?? "") else {
+                throw APIStatus.notFound(kind, name: route.name ?? "")
+            }
+            return .json(200, stored.encoded.bytes)
+        case "list":
+            let (items, revision) = store.list(kind, namespace: route.namespace, labels: labels, fields: fields)
+            return .json(200, Self.encodeList(kind, items: items, revision: revision))
+        case "watch":
+            return try watch(kind, route: route, query: query, labels: labels, fields: fields)
+        case "create":
+            guard route.name == nil else { throw APIStatus.methodNotAllowed(request.method) }
+            return try create(kind, namespace: namespace, request: request, query: query)
+        case "update":
+            return try replace(kind, namespace: namespace, name: route.name ?? "", request: request, query: query)
+        case "patch":
+            return try patch(kind, namespace: namespace, name: route.name ?? "", request: request, query: query, user: user)
+        case "delete":
+            return try delete(kind, namespace: namespace, name: route.name ?? "")
+        default:
+            throw APIStatus.methodNotAllowed(request.method)
+        }
+    }
+
+    static func encodeList(_ kind: ResourceKind, items: [StoredObject], revision: UInt64) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(items.reduce(128) { $0 + $1.encoded.bytes.count })
+        bytes.append(contentsOf: #"{"apiVersion":""#.utf8)
+        bytes.append(contentsOf: kind.apiVersion.utf8)
+        bytes.append(contentsOf: #"","items":["#.utf8)
+        for (index, item) in items.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            item.encoded.appendItem(to: &bytes)
+        }
+        bytes.append(contentsOf: #"],"kind":""#.utf8)
+        bytes.append(contentsOf: kind.listKind.utf8)
+        bytes.append(contentsOf: #"","metadata":{"resourceVersion":""#.utf8)
+        bytes.append(contentsOf: String(revision).utf8)
+        bytes.append(contentsOf: #""}}"#.utf8)
+        return bytes
+    }
+
+    private func watch(
+        _ kind: ResourceKind, route: ResourceRoute, query: QueryParameters, labels: LabelSelector, fields: FieldSelector
+    ) throws(APIStatus) -> HTTPReply {
+        var namespace = route.namespace
+        if namespace == nil, kind.namespaced, let pinned = fields.pinnedNamespace { namespace = pinned }
+        var fields = fields
+        if let name = route.name {
+            fields.requirements.append(.init(path: ["metadata", "name"], value: name, negated: false))
+        }
+        let filter = WatchFilter(kind: kind, namespace: namespace, labels: labels, fields: fields)
+        var timeout: Duration?
+        if let text = query["timeoutSeconds"], let seconds = Int(text), seconds > 0 { timeout = .seconds(seconds) }
+        let bookmarks = query.flag("allowWatchBookmarks") ? bookmarkInterval : nil
+        switch store.startWatch(filter, resourceVersion: query["resourceVersion"]) {
+        case .started(let id, let stream, let continuation):
+            return .watch(
+                WatchSession(
+                    id: id, stream: stream, continuation: continuation, kind: kind, bookmarkInterval: bookmarks,
+                    timeout: timeout))
+        case .expired(let status) where status.code == 410:
+            // The real server answers 200 and sends the error as the stream's only event.
+            let (stream, continuation) = AsyncStream.makeStream(of: WatchItem.self)
+            var line: [UInt8] = Array(#"{"type":"ERROR","object":"#.utf8)
+            line.append(contentsOf: status.json.jsonBytes)
+            line.append(contentsOf: "}\n".utf8)
+            continuation.yield(.line(line))
+            continuation.finish()
+            return .watch(
+                WatchSession(id: nil, stream: stream, continuation: continuation, kind: kind, bookmarkInterval: nil, timeout: nil))
+        case .expired(let status):
+            throw status
+        }
+    }
+
+    // MARK: Writes
+
+    private func parseBody(_ request: HTTPRequestData) throws(APIStatus) -> JSONValue {
+        let body: JSONValue
+        do {
+            body = try JSONValue(parsing: request.body)
+        } catch {
+            throw APIStatus.badRequest("the body of the request could not be decoded: \(error)")
+        }
+        guard case .object = body else { throw APIStatus.badRequest("the body of the request must be a JSON object") }
+        return body
+    }
+
+    /// The field manager of a non-apply write: `fieldManager`, else the user agent up to its first `/`.
+    private func updateManager(_ request: HTTPRequestData, _ query: QueryParameters) -> String {
+        if let manager = query["fieldManager"], !manager.isEmpty { return manager }
+        let agent = request.header("User-Agent") ?? ""
+        let prefix = agent.split(separator: "/").first.map(String.init) ?? ""
+        return prefix.isEmpty ? "unknown" : prefix
+    }
+
+    private func checkNamespace(_ body: JSONValue, _ kind: ResourceKind, namespace: String) throws(APIStatus) {
+        guard kind.namespaced, let given = body["metadata"]?["namespace"]?.stringValue, !given.isEmpty else { return }
+        if given != namespace {
+            throw APIStatus.badRequest("the namespace of the provided object does not match the namespace sent on the request")
+        }
+    }
+
+    private func create(
+        _ kind: ResourceKind, namespace: String, request: HTTPRequestData, query: QueryParameters
+    ) throws(APIStatus) -> HTTPReply {
+        var body = try parseBody(request)
+        try checkNamespace(body, kind, namespace: namespace)
+        var name = body["metadata"]?["name"]?.stringValue ?? ""
+        if name.isEmpty, let prefix = body["metadata"]?["generateName"]?.stringValue, !prefix.isEmpty {
+            name = prefix + Self.randomSuffix()
+            body["metadata"]?["name"] = .string(name)
+        }
+        guard !name.isEmpty else {
+            throw APIStatus(
+                code: 422, reason: "Invalid", message: "\(kind.kind) \"\" is invalid: metadata.name: Required value: name or generateName is required",
+                details: ["kind": .string(kind.kind)])
+        }
+        body["metadata"]?["managedFields"] = nil
+        let manager = updateManager(request, query)
+        let outcome = try store.write(kind, namespace: namespace, name: name) { current, namespaceExists throws(APIStatus) in
+            guard namespaceExists else { throw APIStatus.notFound(.namespaces, name: namespace) }
+            guard current == nil else { throw APIStatus.alreadyExists(kind, name: name) }
+            let object = try Normalizer.normalize(body, kind: kind, name: name, existing: nil)
+            var ownership = FieldOwnership()
+            ownership.update(from: nil, to: object, manager: manager)
+            return .put(object, ownership)
+        }
+        return .json(201, outcome.stored.encoded.bytes)
+    }
+
+    private func replace(
+        _ kind: ResourceKind, namespace: String, name: String, request: HTTPRequestData, query: QueryParameters
+    ) throws(APIStatus) -> HTTPReply {
+        var body = try parseBody(request)
+        try checkNamespace(body, kind, namespace: namespace)
+        if let given = body["metadata"]?["name"]?.stringValue, given != name {
+            throw APIStatus.badRequest("the name of the object (\(given)) does not match the name on the URL (\(name))")
+        }
+        body["metadata"]?["managedFields"] = nil
+        let manager = updateManager(request, query)
+        let outcome = try store.write(kind, namespace: namespace, name: name) { current, _ throws(APIStatus) in
+            guard let current else { throw APIStatus.notFound(kind, name: name) }
+            if let expected = body["metadata"]?["resourceVersion"]?.stringValue, !expected.isEmpty,
+                expected != String(current.revision)
+            {
+                throw APIStatus.conflict(kind, name: name)
+            }
+            let object = try Normalizer.normalize(body, kind: kind, name: name, existing: current.object)
+            var ownership = current.ownership
+            ownership.update(from: current.object, to: object, manager: manager)
+            return .put(object, ownership)
+        }
+        return .json(200, outcome.stored.encoded.bytes)
+    }
+
+    private func patch(
+        _ kind: ResourceKind, namespace: String, name: String, request: HTTPRequestData, query: QueryParameters,
+        user: TestUser
+    ) throws(APIStatus) -> HTTPReply {
+        let contentType = (request.header("Content-Type") ?? "").split(separator: ";").first.map {
+            String($0).trimmingSpaces.lowercased()
+        } ?? ""
+        switch contentType {
+        case "application/apply-patch+yaml", "application/apply-patch+json":
+            return try apply(kind, namespace: namespace, name: name, request: request, query: query, user: user)
+        case "application/merge-patch+json", "application/strategic-merge-patch+json", "application/json-patch+json":
+            let body: JSONValue
+            do {
+                body = try JSONValue(parsing: request.body)
+            } catch {
+                throw APIStatus.badRequest("the body of the request could not be decoded: \(error)")
+            }
+            let manager = updateManager(request, query)
+            let isJSONPatch = contentType == "application/json-patch+json"
+            let outcome = try store.write(kind, namespace: namespace, name: name) { current, _ throws(APIStatus) in
+                guard let current else { throw APIStatus.notFound(kind, name: name) }
+                var patched: JSONValue
+                if isJSONPatch {
+                    patched = try JSONPatch.apply(body, to: current.object)
+                } else {
+                    if let expected = body["metadata"]?["resourceVersion"]?.stringValue, expected != String(current.revision) {
+                        throw APIStatus.conflict(kind, name: name)
+                    }
+                    patched = MergePatch.apply(body, to: current.object)
+                }
+                if let given = patched["metadata"]?["name"]?.stringValue, given != name {
+                    throw APIStatus.badRequest("the name of the object (\(given)) does not match the name on the URL (\(name))")
+                }
+                patched["metadata"]?["managedFields"] = nil
+                let object = try Normalizer.normalize(patched, kind: kind, name: name, existing: current.object)
+                var ownership = current.ownership
+                ownership.update(from: current.object, to: object, manager: manager)
+                return .put(object, ownership)
+            }
+            return .json(200, outcome.stored.encoded.bytes)
+        default:
+            throw APIStatus.unsupportedMediaType(contentType)
+        }
+    }
+
+    private func apply(
+        _ kind: ResourceKind, namespace: String, name: String, request: HTTPRequestData, query: QueryParameters,
+        user: TestUser
+    ) throws(APIStatus) -> HTTPReply {
+        guard let manager = query["fieldManager"], !manager.isEmpty else {
+            throw APIStatus.badRequest("PATCH, application/apply-patch+yaml: fieldManager is required for apply requests")
+        }
+        let force = query.flag("force")
+        var body: JSONValue
+        do {
+            body = try JSONValue(parsing: request.body)
+        } catch {
+            throw APIStatus.badRequest("error decoding YAML: \(error)")
+        }
+        guard case .object = body else { throw APIStatus.badRequest("error decoding YAML: the body is not an object") }
+        guard let bodyKind = body["kind"]?.stringValue, !bodyKind.isEmpty else {
+            throw APIStatus.badRequest("Object 'Kind' is missing in '\(body.jsonString.prefix(200))'")
+        }
+        guard bodyKind == kind.kind, body["apiVersion"]?.stringValue == kind.apiVersion else {
+            throw APIStatus.badRequest(
+                "the kind or apiVersion of the object (\(bodyKind), \(body["apiVersion"]?.stringValue ?? "")) does not match the request (\(kind.kind), \(kind.apiVersion))")
+        }
+        if let given = body["metadata"]?["name"]?.stringValue, given != name {
+            throw APIStatus.badRequest("the name of the object (\(given)) does not match the name on the URL (\(name))")
+        }
+        try checkNamespace(body, kind, namespace: namespace)
+        if body["metadata"]?["managedFields"] != nil {
+            throw APIStatus.badRequest("metadata.managedFields must be nil")
+        }
+        body["metadata"]?["resourceVersion"] = nil
+        let outcome = try store.write(kind, namespace: namespace, name: name) { current, namespaceExists throws(APIStatus) in
+            guard namespaceExists else { throw APIStatus.notFound(.namespaces, name: namespace) }
+            if current == nil, !user.rules.allows(verb: "create", group: kind.group, resource: kind.plural, name: name) {
+                throw APIStatus.applyCreateForbidden(kind, name: name)
+            }
+            var ownership = current?.ownership ?? FieldOwnership()
+            let merged: JSONValue
+            switch ownership.apply(body, over: current?.object, manager: manager, force: force) {
+            case .success(let object): merged = object
+            case .failure(let conflicts): throw conflicts.status(kind, name: name)
+            }
+            let object = try Normalizer.normalize(merged, kind: kind, name: name, existing: current?.object)
+            return .put(object, ownership)
+        }
+        return .json(outcome.created ? 201 : 200, outcome.stored.encoded.bytes)
+    }
+
+    private func delete(_ kind: ResourceKind, namespace: String, name: String) throws(APIStatus) -> HTTPReply {
+        let outcome = try store.write(kind, namespace: namespace, name: name) { _, _ in .delete }
+        if kind == .namespaces {
+            var object = outcome.stored.object
+            object["status"] = ["phase": "Terminating"]
+            object["metadata"]?["deletionTimestamp"] = .string(Timestamp.now())
+            return .json(200, object)
+        }
+        var details = APIStatus.details(kind, name: name)
+        details["uid"] = outcome.stored.object["metadata"]?["uid"]
+        return .json(200, ["kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Success", "details": details])
+    }
+
+    private func selfSubjectAccessReview(_ request: HTTPRequestData, user: TestUser) throws(APIStatus) -> HTTPReply {
+        var body = try parseBody(request)
+        let allowed: Bool
+        if let attributes = body["spec"]?["resourceAttributes"] {
+            let resource = attributes["resource"]?.stringValue ?? ""
+            let subresource = attributes["subresource"]?.stringValue ?? ""
+            let name = attributes["name"]?.stringValue ?? ""
+            allowed = user.rules.allows(
+                verb: attributes["verb"]?.stringValue ?? "", group: attributes["group"]?.stringValue ?? "",
+                resource: subresource.isEmpty ? resource : "\(resource)/\(subresource)", name: name.isEmpty ? nil : name)
+        } else {
+            allowed = false
+        }
+        body["apiVersion"] = .string(ResourceKind.selfSubjectAccessReviews.apiVersion)
+        body["kind"] = "SelfSubjectAccessReview"
+        if body["metadata"] == nil { body["metadata"] = ["creationTimestamp": .null] }
+        var status: JSONValue = ["allowed": .bool(allowed)]
+        if allowed { status["reason"] = "allowed by the stand-in's RBAC rules" }
+        body["status"] = status
+        return .json(201, body)
+    }
+
+    static func randomSuffix() -> String {
+        let alphabet = Array("bcdfghjklmnpqrstvwxz2456789")
+        return String((0..<5).map { _ in alphabet.randomElement()! })
+    }
+
+    // MARK: Direct state access
+
+    func createNamespace(_ name: String, labels: [String: String]) {
+        let labelObject = JSONValue.object(labels.mapValues { .string($0) })
+        let body: JSONValue = ["metadata": ["name": .string(name), "labels": labelObject]]
+        _ = try? store.write(.namespaces, namespace: "", name: name) { current, _ throws(APIStatus) in
+            let object = try Normalizer.normalize(body, kind: .namespaces, name: name, existing: current?.object)
+            return .put(object, current?.ownership ?? FieldOwnership())
+        }
+    }
+}

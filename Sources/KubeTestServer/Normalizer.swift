@@ -1,0 +1,201 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Per-kind defaulting and validation the real server does on every write.
+enum Normalizer {
+    static func normalize(_ object: JSONValue, kind: ResourceKind, name: String, existing: JSONValue?) throws(APIStatus)
+        -> JSONValue
+    {
+        var object = object
+        switch kind.plural {
+        case "secrets": try normalizeSecret(&object, kind: kind, name: name, existing: existing)
+        case "namespaces": normalizeNamespace(&object, name: name)
+        default: break
+        }
+        return object
+    }
+
+    private static func normalizeSecret(
+        _ object: inout JSONValue, kind: ResourceKind, name: String, existing: JSONValue?
+    ) throws(APIStatus) {
+        var data = object["data"]?.objectValue ?? [:]
+        if let given = object["data"], given != .null, given.objectValue == nil {
+            throw APIStatus.badRequest("Secret in version \"v1\" cannot be handled as a Secret: data must be an object")
+        }
+        for (key, value) in data {
+            guard let text = value.stringValue else {
+                if value == .null { data[key] = nil; continue }
+                throw APIStatus.badRequest("Secret in version \"v1\" cannot be handled as a Secret: data[\(key)] must be a string")
+            }
+            if Data(base64Encoded: text) == nil {
+                throw APIStatus.badRequest(
+                    "Secret in version \"v1\" cannot be handled as a Secret: illegal base64 data at input byte \(illegalBase64Offset(text))")
+            }
+        }
+        // stringData is write-only: merged into data, never stored.
+        for (key, value) in object["stringData"]?.objectValue ?? [:] {
+            if let text = value.stringValue { data[key] = .string(Data(text.utf8).base64EncodedString()) }
+        }
+        object["stringData"] = nil
+        object["data"] = data.isEmpty ? nil : .object(data)
+        if object["type"]?.stringValue?.isEmpty ?? true { object["type"] = "Opaque" }
+        if let existing, let before = existing["type"]?.stringValue, let after = object["type"]?.stringValue, before != after {
+            throw APIStatus.invalid(kind, name: name, field: "type", value: after, detail: "field is immutable")
+        }
+        if let existing, existing["immutable"] == .bool(true), existing["data"] != object["data"] {
+            throw APIStatus.invalid(
+                kind, name: name, field: "data", value: "",
+                detail: "field is immutable when `immutable` is set")
+        }
+    }
+
+    private static func illegalBase64Offset(_ text: String) -> Int {
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=".utf8)
+        for (offset, byte) in text.utf8.enumerated() where !allowed.contains(byte) { return offset }
+        return max(0, text.utf8.count - 1)
+    }
+
+    private static func normalizeNamespace(_ object: inout JSONValue, name: String) {
+        // Real clusters (1.21+) label every namespace with its own name.
+        object["metadata"]?["labels"]?["kubernetes.io/metadata.name"] = .string(name)
+        if object["metadata"]?["labels"] == nil { object["metadata"]?["labels"] = ["kubernetes.io/metadata.name": .string(name)] }
+        if object["spec"]?["finalizers"] == nil { object["spec"] = ["finalizers": ["kubernetes"]] }
+        object["status"] = ["phase": "Active"]
+    }
+}
+
+/// JSON merge patch (RFC 7386): objects merge recursively, `null` deletes, everything else replaces.
+enum MergePatch {
+    static func apply(_ patch: JSONValue, to target: JSONValue) -> JSONValue {
+        guard case .object(let patchMembers) = patch else { return patch }
+        var result = target.objectValue ?? [:]
+        for (key, value) in patchMembers {
+            if value == .null {
+                result[key] = nil
+            } else {
+                result[key] = apply(value, to: result[key] ?? .null)
+            }
+        }
+        return .object(result)
+    }
+}
+
+/// JSON patch (RFC 6902): add, remove, replace, test, copy and move on JSON pointers.
+enum JSONPatch {
+    static func apply(_ patch: JSONValue, to target: JSONValue) throws(APIStatus) -> JSONValue {
+        guard let operations = patch.arrayValue else { throw APIStatus.badRequest("json patch must be an array") }
+        var document = target
+        for operation in operations {
+            guard let op = operation["op"]?.stringValue, let path = operation["path"]?.stringValue else {
+                throw APIStatus.badRequest("json patch operation needs op and path")
+            }
+            let pointer = try parsePointer(path)
+            switch op {
+            case "add", "replace":
+                guard let value = operation["value"] else { throw APIStatus.badRequest("json patch \(op) needs a value") }
+                if op == "replace", get(pointer, in: document) == nil {
+                    throw APIStatus(code: 422, reason: "Invalid", message: "the server rejected our request due to an error in our request: replace operation does not apply: doc is missing key: \(path)")
+                }
+                try set(value, at: pointer, in: &document, insert: op == "add")
+            case "remove":
+                guard get(pointer, in: document) != nil else {
+                    throw APIStatus(code: 422, reason: "Invalid", message: "the server rejected our request due to an error in our request: remove operation does not apply: doc is missing path: \(path)")
+                }
+                try remove(pointer, in: &document)
+            case "test":
+                guard get(pointer, in: document) == operation["value"] else {
+                    throw APIStatus(code: 422, reason: "Invalid", message: "the server rejected our request due to an error in our request: testing value \(path) failed")
+                }
+            case "copy", "move":
+                guard let from = operation["from"]?.stringValue, let value = get(try parsePointer(from), in: document) else {
+                    throw APIStatus.badRequest("json patch \(op) needs an existing from")
+                }
+                if op == "move" { try remove(try parsePointer(from), in: &document) }
+                try set(value, at: pointer, in: &document, insert: true)
+            default:
+                throw APIStatus.badRequest("unknown json patch operation \(op)")
+            }
+        }
+        return document
+    }
+
+    private static func parsePointer(_ path: String) throws(APIStatus) -> [String] {
+        if path.isEmpty { return [] }
+        guard path.hasPrefix("/") else { throw APIStatus.badRequest("invalid json pointer \(path)") }
+        return path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map {
+            String($0).replacing("~1", with: "/").replacing("~0", with: "~")
+        }
+    }
+
+    private static func get(_ pointer: [String], in document: JSONValue) -> JSONValue? {
+        var current: JSONValue? = document
+        for token in pointer {
+            switch current {
+            case .object(let members): current = members[token]
+            case .array(let elements): current = Int(token).flatMap { elements.indices.contains($0) ? elements[$0] : nil }
+            default: return nil
+            }
+        }
+        return current
+    }
+
+    private static func set(_ value: JSONValue, at pointer: [String], in document: inout JSONValue, insert: Bool) throws(APIStatus) {
+        guard let token = pointer.first else {
+            document = value
+            return
+        }
+        let rest = Array(pointer.dropFirst())
+        switch document {
+        case .object(var members):
+            if rest.isEmpty {
+                members[token] = value
+            } else {
+                guard var child = members[token] else { throw APIStatus.badRequest("json patch path not found") }
+                try set(value, at: rest, in: &child, insert: insert)
+                members[token] = child
+            }
+            document = .object(members)
+        case .array(var elements):
+            let index = token == "-" ? elements.count : Int(token) ?? -1
+            if rest.isEmpty {
+                if insert, index >= 0, index <= elements.count {
+                    elements.insert(value, at: index)
+                } else if elements.indices.contains(index) {
+                    elements[index] = value
+                } else {
+                    throw APIStatus.badRequest("json patch index out of range")
+                }
+            } else {
+                guard elements.indices.contains(index) else { throw APIStatus.badRequest("json patch index out of range") }
+                try set(value, at: rest, in: &elements[index], insert: insert)
+            }
+            document = .array(elements)
+        default:
+            throw APIStatus.badRequest("json patch path not found")
+        }
+    }
+
+    private static func remove(_ pointer: [String], in document: inout JSONValue) throws(APIStatus) {
+        guard let token = pointer.first else { return }
+        let rest = Array(pointer.dropFirst())
+        switch document {
+        case .object(var members):
+            if rest.isEmpty {
+                members[token] = nil
+            } else if var child = members[token] {
+                try remove(rest, in: &child)
+                members[token] = child
+            }
+            document = .object(members)
+        case .array(var elements):
+            guard let index = Int(token), elements.indices.contains(index) else { throw APIStatus.badRequest("json patch index out of range") }
+            if rest.isEmpty { elements.remove(at: index) } else { try remove(rest, in: &elements[index]) }
+            document = .array(elements)
+        default:
+            throw APIStatus.badRequest("json patch path not found")
+        }
+    }
+}
