@@ -37,6 +37,7 @@ public struct AWSAccess: Sendable, Hashable {
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
     public var problems: [String]
     public var description: String { problems.joined(separator: "\n") }
+    public init(problems: [String]) { self.problems = problems }
 }
 
 extension HelperSettings {
