@@ -15,10 +15,7 @@
 # rebuilt by its maintainers for Debian security updates. Pin it by digest in release builds.
 # scripts/image/build-oci.sh builds the equivalent image without a Docker engine.
 
-ARG SWIFT_IMAGE=swift:6.3-bookworm
-ARG RUNTIME_IMAGE=gcr.io/distroless/cc-debian12:nonroot
-
-FROM ${SWIFT_IMAGE} AS build
+FROM swift:6.3-bookworm AS build
 WORKDIR /src
 # Tests/ is copied because SwiftPM checks that every target declared in Package.swift has its folder.
 # The cache mount keeps package checkouts and build products between builds without putting them in a layer.
@@ -32,7 +29,7 @@ RUN --mount=type=cache,target=/src/.build,id=aws-ecr-cred-helper-build \
     && strip /out/usr/local/bin/aws-ecr-cred-helper \
     && /out/usr/local/bin/aws-ecr-cred-helper version
 
-FROM ${RUNTIME_IMAGE}
+FROM gcr.io/distroless/cc-debian12:nonroot
 ARG VERSION=0.1.0
 ARG REVISION=unknown
 ARG TARGETARCH

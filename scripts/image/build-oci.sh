@@ -51,6 +51,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+os_field() { sed -n "s/^$1=//p" "$(readlink -f /etc/os-release)" | tr -d '"'; }
 ARCH=$(dpkg --print-architecture)   # Debian and OCI agree on amd64/arm64/ppc64el... except a few we don't target
 case "$ARCH" in amd64|arm64) ;; *) log "warning: architecture $ARCH is untested" ;; esac
 
@@ -139,12 +140,12 @@ rm -rf "$LAYOUT"
 umoci init --layout "$LAYOUT"
 umoci new --image "$LAYOUT:$VERSION"
 # One layer, written by tar with sorted names, root ownership and fixed times (reproducible digest).
-(cd "$ROOTFS" && LC_ALL=C ls -A | LC_ALL=C sort) > "$WORK/top-level"
+find "$ROOTFS" -mindepth 1 -maxdepth 1 -printf '%f\n' | LC_ALL=C sort > "$WORK/top-level"
 tar --sort=name --owner=0 --group=0 --numeric-owner --mtime="@$SOURCE_DATE_EPOCH" \
   --pax-option=exthdr.name=%d/PaxHeaders/%f,delete=atime,delete=ctime \
   -C "$ROOTFS" -cf "$WORK/layer.tar" -T "$WORK/top-level"
 umoci raw add-layer --image "$LAYOUT:$VERSION" --history.created "$CREATED" \
-  --history.created_by "scripts/image/build-oci.sh (binary, glibc/libstdc++ from Debian $(. /etc/os-release; echo "$VERSION_ID"), ca-certificates)" \
+  --history.created_by "scripts/image/build-oci.sh (binary, glibc/libstdc++ from Debian $(os_field VERSION_ID), ca-certificates)" \
   "$WORK/layer.tar"
 label() { printf -- '--config.label=%s=%s\n' "$1" "$2"; }
 mapfile -t labels < <(
@@ -155,7 +156,7 @@ mapfile -t labels < <(
   label org.opencontainers.image.version "$VERSION"
   label org.opencontainers.image.revision "$REVISION"
   label org.opencontainers.image.created "$CREATED"
-  label org.opencontainers.image.base.name "debian:$(. /etc/os-release; echo "$VERSION_CODENAME") runtime files (distroless layout)"
+  label org.opencontainers.image.base.name "debian:$(os_field VERSION_CODENAME) runtime files (distroless layout)"
 )
 umoci config --image "$LAYOUT:$VERSION" --no-history \
   --created "$CREATED" --author "aws-ecr-cred-helper" --os linux --architecture "$ARCH" \

@@ -1,0 +1,381 @@
+"""Checks every rendered deploy manifest: Kubernetes schemas, PromQL, and the properties the project promises.
+
+Usage: check_manifests.py RENDERED_DIR
+RENDERED_DIR holds what validate.sh rendered: kustomize-<overlay>.yaml and helm-<case>.yaml (one per file in
+deploy/helm/aws-ecr-cred-helper/ci/). The plain manifests are read from deploy/ directly.
+Prints one line per check and ends with "manifests: N passed, M failed"; exits 1 if any failed.
+"""
+import copy
+import json
+import pathlib
+import re
+import sys
+
+import jsonschema
+import kubernetes_validate
+import promql_parser
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+SEED = ROOT.parent / "shared" / "seed" / "README.md"
+IMAGE = "ghcr.io/aws-ecr-cred-helper/aws-ecr-cred-helper:0.1.0"
+SECRET_NAME = "registry-aws-ecr"
+# Oldest and newest Kubernetes the manifests are validated against (the chart's kubeVersion starts at 1.25).
+KUBE_VERSIONS = ["1.25.0", "1.37.0"]
+METRICS = {
+    "aws_ecr_cred_helper_token_expiry_timestamp_seconds",
+    "aws_ecr_cred_helper_last_success_timestamp_seconds",
+    "aws_ecr_cred_helper_refresh_failures_total",
+}
+
+
+class Loader(yaml.SafeLoader):
+    """YAML 1.1 as Kubernetes reads it, plus Go's 0o octal prefix (the original manifest uses 0o0640)."""
+
+
+Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^0o[0-7]+$"), list("0"))
+_construct_int = Loader.yaml_constructors["tag:yaml.org,2002:int"]
+Loader.add_constructor(
+    "tag:yaml.org,2002:int",
+    lambda loader, node: int(node.value[2:], 8) if node.value.startswith("0o") else _construct_int(loader, node),
+)
+
+
+def load(text):
+    return [d for d in yaml.load_all(text, Loader=Loader) if d]
+
+
+def load_file(path):
+    return load(pathlib.Path(path).read_text())
+
+
+def key(doc):
+    m = doc["metadata"]
+    return (doc["kind"], m.get("namespace", ""), m["name"])
+
+
+def by_key(docs):
+    return {key(d): d for d in docs}
+
+
+def normalize(doc):
+    """Order of volumeMounts and volumes carries no meaning (env order does, and is kept)."""
+    doc = copy.deepcopy(doc)
+    spec = doc.get("spec", {}).get("template", {}).get("spec")
+    if spec:
+        spec["volumes"] = sorted(spec.get("volumes", []), key=lambda v: v["name"])
+        for c in spec.get("containers", []):
+            c["volumeMounts"] = sorted(c.get("volumeMounts", []), key=lambda v: v["mountPath"])
+    return doc
+
+
+results = {"passed": 0, "failed": 0}
+
+
+def check(name, ok, detail=""):
+    results["passed" if ok else "failed"] += 1
+    print(f"{'ok  ' if ok else 'FAIL'} {name}{'' if ok or not detail else ': ' + detail}")
+    return ok
+
+
+def same_objects(name, left, right, ignore=()):
+    a = {k: normalize(v) for k, v in by_key(left).items() if k[0] not in ignore}
+    b = {k: normalize(v) for k, v in by_key(right).items() if k[0] not in ignore}
+    if set(a) != set(b):
+        return check(name, False, f"objects differ: only left {sorted(set(a) - set(b))}, only right {sorted(set(b) - set(a))}")
+    diff = [k for k in a if a[k] != b[k]]
+    return check(name, not diff, f"content differs for {diff}")
+
+
+# --- schemas --------------------------------------------------------------------------------------------------
+# The Prometheus Operator CRDs are not in kubernetes-validate; these cover the fields the chart sets.
+CRD_SCHEMAS = {
+    ("monitoring.coreos.com/v1", "ServiceMonitor"): {
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "spec": {
+                "type": "object",
+                "required": ["selector", "endpoints"],
+                "additionalProperties": False,
+                "properties": {
+                    "selector": {"type": "object"},
+                    "namespaceSelector": {"type": "object"},
+                    "endpoints": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "port": {"type": "string"},
+                                "path": {"type": "string"},
+                                "interval": {"type": "string", "pattern": r"^(\d+(ms|s|m|h))+$"},
+                                "scrapeTimeout": {"type": "string", "pattern": r"^(\d+(ms|s|m|h))+$"},
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    },
+    ("monitoring.coreos.com/v1", "PrometheusRule"): {
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "spec": {
+                "type": "object",
+                "required": ["groups"],
+                "additionalProperties": False,
+                "properties": {
+                    "groups": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["name", "rules"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "name": {"type": "string"},
+                                "rules": {
+                                    "type": "array",
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["alert", "expr"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "alert": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
+                                            "expr": {"type": "string"},
+                                            "for": {"type": "string", "pattern": r"^(\d+(ms|s|m|h|d|w|y))+$"},
+                                            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+                                            "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    }
+                },
+            }
+        },
+    },
+}
+
+
+def validate_schemas(source, docs):
+    for doc in docs:
+        crd = CRD_SCHEMAS.get((doc["apiVersion"], doc["kind"]))
+        label = f"{source}: schema {doc['kind']}/{doc['metadata']['name']}"
+        if crd:
+            try:
+                jsonschema.validate(doc, crd)
+                ok, detail = True, ""
+            except jsonschema.ValidationError as error:
+                ok, detail = False, error.message
+            if ok and doc["kind"] == "PrometheusRule":
+                for group in doc["spec"]["groups"]:
+                    for rule in group["rules"]:
+                        try:
+                            promql_parser.parse(rule["expr"])
+                        except ValueError as error:
+                            ok, detail = False, f"{rule['alert']}: PromQL: {error}"
+            check(label + " (CRD subset, PromQL parsed)", ok, detail)
+            continue
+        problems = []
+        for version in KUBE_VERSIONS:
+            try:
+                kubernetes_validate.validate(doc, version, strict=True)
+            except kubernetes_validate.ValidationError as error:
+                problems.append(f"{version}: {error.message} at {'/'.join(map(str, error.path))}")
+            except Exception as error:  # noqa: BLE001 - report any validator failure as a failed check
+                problems.append(f"{version}: {error}")
+        check(label + f" (Kubernetes {', '.join(KUBE_VERSIONS)}, strict)", not problems, "; ".join(problems))
+
+
+# --- properties ---------------------------------------------------------------------------------------------
+def find(docs, kind, name=None):
+    return [d for d in docs if d["kind"] == kind and (name is None or d["metadata"]["name"].endswith(name))]
+
+
+def the(docs, kind, name=None):
+    found = find(docs, kind, name)
+    assert len(found) == 1, f"expected one {kind} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def env_of(container):
+    return {e["name"]: e for e in container.get("env", [])}
+
+
+def rules_of(docs, kind="ClusterRole"):
+    return [r for d in find(docs, kind) for r in d.get("rules", [])]
+
+
+def check_hardened(source, docs, secret_name=SECRET_NAME, http=True):
+    """The properties every hardened output must have, whatever the features."""
+    all_rules = rules_of(docs, "ClusterRole") + rules_of(docs, "Role")
+    wild = [r for r in all_rules if "*" in r.get("verbs", []) + r.get("resources", []) + r.get("apiGroups", [])]
+    check(f"{source}: no wildcard RBAC", not wild, str(wild))
+    secret_rules = [r for r in all_rules if "secrets" in r.get("resources", [])]
+    check(
+        f"{source}: every secret verb limited to {secret_name}",
+        secret_rules and all(r.get("resourceNames") == [secret_name] for r in secret_rules),
+        str(secret_rules),
+    )
+    verbs = {v for r in secret_rules for v in r["verbs"]}
+    check(f"{source}: secret verbs get/list/watch/create/patch", {"get", "list", "watch", "create", "patch"} <= verbs, str(verbs))
+    for sa in find(docs, "ServiceAccount"):
+        check(f"{source}: ServiceAccount does not automount", sa.get("automountServiceAccountToken") is False)
+    deploy = the(docs, "Deployment")
+    pod = deploy["spec"]["template"]["spec"]
+    psc = pod.get("securityContext", {})
+    check(f"{source}: pod token mounted explicitly", pod.get("automountServiceAccountToken") is True)
+    check(f"{source}: pod runAsNonRoot, uid 1000, seccomp RuntimeDefault",
+          psc.get("runAsNonRoot") is True and psc.get("runAsUser") == 1000
+          and psc.get("seccompProfile", {}).get("type") == "RuntimeDefault", str(psc))
+    (container,) = pod["containers"]
+    sc = container.get("securityContext", {})
+    check(f"{source}: container locked down",
+          sc.get("allowPrivilegeEscalation") is False and sc.get("readOnlyRootFilesystem") is True
+          and sc.get("capabilities", {}).get("drop") == ["ALL"] and sc.get("runAsNonRoot") is True
+          and sc.get("runAsUser") == 1000 and sc.get("seccompProfile", {}).get("type") == "RuntimeDefault"
+          and not sc.get("privileged") and not sc.get("capabilities", {}).get("add"), str(sc))
+    res = container.get("resources", {})
+    check(f"{source}: resources set", bool(res.get("requests", {}).get("memory") and res.get("limits", {}).get("memory")))
+    env = env_of(container)
+    check(f"{source}: POD_NAME/POD_NAMESPACE from the downward API",
+          env.get("POD_NAME", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.name"
+          and env.get("POD_NAMESPACE", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "metadata.namespace")
+    if http:
+        ports = {p.get("name"): p["containerPort"] for p in container.get("ports", [])}
+        live = container.get("livenessProbe", {}).get("httpGet", {})
+        ready = container.get("readinessProbe", {}).get("httpGet", {})
+        check(f"{source}: port http 8080, liveness /healthz, readiness /readyz",
+              ports.get("http") == 8080 and live == {"path": "/healthz", "port": "http"}
+              and ready == {"path": "/readyz", "port": "http"}, f"{ports} {live} {ready}")
+    mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
+    check(f"{source}: writable /tmp on an emptyDir (read-only root)", "/tmp" in mounts)
+    return deploy, container, env
+
+
+def has_rule(docs, kind, resource, verbs, names=None, group=""):
+    for r in rules_of(docs, kind):
+        if resource in r.get("resources", []) and group in r.get("apiGroups", []) and set(verbs) <= set(r["verbs"]):
+            if names is None or r.get("resourceNames") == names:
+                return True
+    return False
+
+
+def check_original(rendered):
+    seed_text = SEED.read_text() if SEED.exists() else None
+    ours = load_file(ROOT / "deploy/original/aws-ecr-cred-helper.yaml")
+    if seed_text is not None:
+        block = re.search(r"```\n(.*?)```", seed_text, re.S).group(1)
+        seed = load(block)
+        the(seed, "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"] = IMAGE
+        same_objects("deploy/original equals the original manifest except the image", seed, ours)
+    else:
+        print(f"note: {SEED} not found; skipped the comparison with the original manifest")
+    validate_schemas("deploy/original", ours)
+    comp = load_file(rendered / "kustomize-original-compatible.yaml")
+    validate_schemas("kustomize original-compatible", comp)
+    same_objects("kustomize original-compatible equals deploy/original (without the config Secrets)", ours, comp, ignore=("Secret",))
+
+
+def check_hardened_plain_and_kustomize(rendered):
+    plain = load_file(ROOT / "deploy/hardened/aws-ecr-cred-helper.yaml")
+    example = load_file(ROOT / "deploy/hardened/config.example.yaml")
+    validate_schemas("deploy/hardened", plain + example)
+    check_hardened("deploy/hardened", plain)
+    hard = load_file(rendered / "kustomize-hardened.yaml")
+    validate_schemas("kustomize hardened", hard)
+    same_objects("kustomize hardened equals deploy/hardened", plain, hard)
+    check("deploy/hardened: events Role only in the pod's namespace",
+          has_rule(plain, "Role", "events", ["create", "patch"]) and not has_rule(plain, "ClusterRole", "events", ["create"]))
+    check("deploy/hardened: no namespace, ServiceAccount, lease or delete rights by default",
+          not has_rule(plain, "ClusterRole", "namespaces", ["list"]) and not has_rule(plain, "ClusterRole", "serviceaccounts", ["patch"])
+          and not has_rule(plain, "Role", "leases", ["create"], group="coordination.k8s.io")
+          and not has_rule(plain, "ClusterRole", "secrets", ["delete"]))
+    alln = load_file(rendered / "kustomize-all-namespaces.yaml")
+    validate_schemas("kustomize all-namespaces", alln)
+    _, _, env = check_hardened("kustomize all-namespaces", alln)
+    check("kustomize all-namespaces: NAMESPACES=* and namespace list/watch",
+          env.get("NAMESPACES", {}).get("value") == "*" and has_rule(alln, "ClusterRole", "namespaces", ["list", "watch"]))
+
+
+def check_helm(rendered):
+    cases = sorted(rendered.glob("helm-*.yaml"))
+    check("helm: every ci/ values file rendered", len(cases) >= 5, str([c.name for c in cases]))
+    for path in cases:
+        case = path.stem[len("helm-"):]
+        docs = load_file(path)
+        src = f"helm {case}"
+        validate_schemas(src, docs)
+        http = case != "http-off-values"
+        deploy, container, env = check_hardened(src, docs, http=http)
+        pod = deploy["spec"]["template"]["spec"]
+        volumes = {v["name"]: v for v in pod.get("volumes", [])}
+        mounts = {m["name"]: m for m in container.get("volumeMounts", [])}
+        replicas = deploy["spec"]["replicas"]
+        leader = env.get("LEADER_ELECTION", {}).get("value")
+        check(f"{src}: LEADER_ELECTION matches replicas", (leader == "true") == (replicas > 1), f"replicas {replicas}, {leader}")
+        check(f"{src}: PodDisruptionBudget iff replicas > 1", bool(find(docs, "PodDisruptionBudget")) == (replicas > 1))
+        lease = has_rule(docs, "Role", "leases", ["create"], group="coordination.k8s.io") and has_rule(
+            docs, "Role", "leases", ["get", "update"], names=["aws-ecr-cred-helper"], group="coordination.k8s.io")
+        check(f"{src}: Lease rules iff leader election", lease == (leader == "true"))
+        globbing = bool(re.search(r"[*?]", env["NAMESPACES"]["value"])) or "NAMESPACE_SELECTOR" in env
+        check(f"{src}: namespace list/watch iff globs or a selector",
+              has_rule(docs, "ClusterRole", "namespaces", ["list", "watch"]) == globbing)
+        sa_patch = env.get("PATCH_SERVICE_ACCOUNTS", {}).get("value") == "true"
+        names = env.get("SERVICE_ACCOUNTS", {}).get("value", "default").split()
+        check(f"{src}: ServiceAccount get/patch (by name) iff PATCH_SERVICE_ACCOUNTS",
+              has_rule(docs, "ClusterRole", "serviceaccounts", ["get", "patch"], names=names) == sa_patch)
+        pruning = env.get("PRUNE_UNSELECTED", {}).get("value") == "true" or bool(find(docs, "Job", "cleanup"))
+        check(f"{src}: secret delete iff pruning or cleanup", has_rule(docs, "ClusterRole", "secrets", ["delete"]) == pruning)
+        check(f"{src}: Events Role", has_rule(docs, "Role", "events", ["create", "patch"]))
+        web = "aws-web-identity-token" in volumes
+        if web:
+            src_token = volumes["aws-web-identity-token"]["projected"]["sources"][0]["serviceAccountToken"]
+            token_file = env.get("AWS_WEB_IDENTITY_TOKEN_FILE", {}).get("value", "")
+            check(f"{src}: web identity: projected token, audience sts.amazonaws.com, file matches mount, role ARN",
+                  src_token["audience"] == "sts.amazonaws.com" and token_file == mounts["aws-web-identity-token"]["mountPath"] + "/token"
+                  and env.get("AWS_ROLE_ARN", {}).get("value", "").startswith("arn:"))
+            check(f"{src}: web identity: no key Secret", not find(docs, "Secret") and "config-aws" not in volumes)
+        else:
+            secret_name = volumes.get("config-aws", {}).get("secret", {}).get("secretName")
+            check(f"{src}: credentials Secret mounted read-only at /config-aws",
+                  secret_name is not None and mounts.get("config-aws", {}).get("mountPath") == "/config-aws"
+                  and mounts["config-aws"].get("readOnly") is True)
+            created = [s["metadata"]["name"] for s in find(docs, "Secret")]
+            if secret_name == "aws-ecr-cred-helper-config-aws":
+                check(f"{src}: existing Secret used, none created", not created, str(created))
+            else:
+                check(f"{src}: inline keys: the chart's Secret is the one mounted", created == [secret_name], str(created))
+        monitors = find(docs, "ServiceMonitor")
+        rules = find(docs, "PrometheusRule")
+        if monitors:
+            svc = the(docs, "Service")
+            check(f"{src}: ServiceMonitor selects the Service's labels and port http",
+                  all(svc["metadata"]["labels"].get(k) == v for k, v in monitors[0]["spec"]["selector"]["matchLabels"].items())
+                  and monitors[0]["spec"]["endpoints"][0]["port"] == "http")
+        if rules:
+            exprs = {r["alert"]: r["expr"] for g in rules[0]["spec"]["groups"] for r in g["rules"]}
+            used = set(re.findall(r"aws_ecr_cred_helper_[a-z_]+", " ".join(exprs.values())))
+            check(f"{src}: alerts on expiry within 2 h and on failing refreshes", set(exprs) == {
+                "AWSECRCredHelperTokenExpiringSoon", "AWSECRCredHelperRefreshFailing"} and used == METRICS
+                and "< 7200" in exprs["AWSECRCredHelperTokenExpiringSoon"], str(exprs))
+        if not http:
+            check(f"{src}: HTTP off: no probes, Service, ServiceMonitor or PrometheusRule",
+                  "livenessProbe" not in container and not find(docs, "Service") and not monitors and not rules)
+
+
+def main():
+    rendered = pathlib.Path(sys.argv[1])
+    check_original(rendered)
+    check_hardened_plain_and_kustomize(rendered)
+    check_helm(rendered)
+    print(f"manifests: {results['passed']} passed, {results['failed']} failed")
+    return 1 if results["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

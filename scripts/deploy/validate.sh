@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Validates everything under deploy/ and the Dockerfile, offline once the tools are installed (PyPI only):
+#   1. yamllint on the sources (deploy/.yamllint.yaml) and on every rendered manifest;
+#   2. kustomize builds of the three overlays (kubectl kustomize) and helm lint + helm template of the chart
+#      with every values file in deploy/helm/aws-ecr-cred-helper/ci/, plus renders that must fail;
+#   3. scripts/deploy/check_manifests.py: Kubernetes schemas (kubernetes-validate, strict, oldest and newest
+#      supported version), the Prometheus Operator objects and their PromQL, and the promised properties
+#      (original manifest unchanged but for the image, kustomize == plain manifests, tight RBAC, locked-down
+#      pod, RBAC generated from the chart's features);
+#   4. checkov (security scan) on the hardened, kustomize and helm output and the Dockerfile, with the skips
+#      and reasons in scripts/deploy/checkov.yaml; hadolint on the Dockerfile; shellcheck on the scripts;
+#   5. the chart README's values table is up to date.
+# Tools: scripts/deploy/lib.sh (ensure_deploy_tools). Rendered output: .build-deploy/rendered/.
+# Idempotent; ends with "deploy: N passed, M failed" and exits 1 if anything failed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/deploy/lib.sh
+t0=$SECONDS
+ensure_deploy_tools
+echo "deploy tools ready in $((SECONDS - t0)) s: $(kubectl version --client 2>/dev/null | head -1), helm $(helm version --short)" >&2
+
+CHART=deploy/helm/aws-ecr-cred-helper
+OUT=$DEPLOY_TOOLS/rendered
+rm -rf "$OUT"
+mkdir -p "$OUT" "$OUT/checkov"
+passed=0
+failed=0
+step() {
+  local name=$1
+  shift
+  local log
+  log=$(mktemp)
+  if "$@" >"$log" 2>&1; then
+    passed=$((passed + 1))
+    echo "ok   $name"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name"
+    sed 's/^/     /' "$log" | tail -60
+  fi
+  rm -f "$log"
+}
+must_fail() {
+  # Runs a render that must be refused, and checks the message names the fix.
+  local want=$1
+  shift
+  local out
+  if out=$("$@" 2>&1); then echo "rendered although it must fail"; return 1; fi
+  grep -q -- "$want" <<<"$out" || { echo "failed without naming '$want':"; echo "$out"; return 1; }
+}
+
+# 1. Sources.
+step "yamllint deploy/ sources" yamllint --strict -c deploy/.yamllint.yaml deploy/
+
+# 2. Renders.
+for overlay in original-compatible hardened all-namespaces; do
+  step "kustomize build overlays/$overlay" \
+    sh -c "kubectl kustomize deploy/kustomize/overlays/$overlay > '$OUT/kustomize-$overlay.yaml'"
+done
+for values in "$CHART"/ci/*.yaml; do
+  case_name=$(basename "$values" .yaml)
+  step "helm lint --strict ($case_name)" helm lint --strict "$CHART" -f "$values"
+  step "helm template ($case_name)" sh -c \
+    "helm template aws-ecr-cred-helper '$CHART' --namespace kube-system -f '$values' > '$OUT/helm-$case_name.yaml'"
+done
+step "helm refuses: no credentials" must_fail "no AWS credentials" helm template x "$CHART" --set aws.region=us-east-1
+step "helm refuses: web identity without a role" must_fail "needs aws.roleArn" \
+  helm template x "$CHART" --set aws.region=us-east-1 --set aws.webIdentity.enabled=true
+step "helm refuses: no namespaces" must_fail "config.namespaces is empty" \
+  helm template x "$CHART" --set aws.credentials.existingSecret=s --set 'config.namespaces='
+# Rendered output is YAML a machine wrote: only syntax, duplicates and indentation consistency matter.
+step "yamllint rendered manifests" yamllint --strict \
+  -d '{extends: relaxed, rules: {line-length: disable, indentation: {spaces: consistent, indent-sequences: whatever}}}' "$OUT"
+
+# 3. Schemas and properties.
+step "schemas and properties (check_manifests.py)" "$DEPLOY_PYTHON" scripts/deploy/check_manifests.py "$OUT"
+
+# 4. Security scans. The http-off case deliberately has no probes (nothing listens): checked without them.
+cp deploy/hardened/aws-ecr-cred-helper.yaml "$OUT/checkov/plain-hardened.yaml"
+cp "$OUT"/kustomize-hardened.yaml "$OUT"/kustomize-all-namespaces.yaml "$OUT/checkov/"
+for f in "$OUT"/helm-*.yaml; do
+  case $f in *http-off*) ;; *) cp "$f" "$OUT/checkov/" ;; esac
+done
+step "checkov kubernetes (hardened, kustomize, helm)" \
+  checkov --config-file scripts/deploy/checkov.yaml --framework kubernetes -d "$OUT/checkov"
+step "checkov kubernetes (helm, HTTP off: probes skipped, CKV_K8S_8/9)" \
+  checkov --config-file scripts/deploy/checkov.yaml --framework kubernetes -f "$OUT/helm-http-off-values.yaml" \
+  --skip-check CKV_K8S_8,CKV_K8S_9,CKV_K8S_43,CKV_K8S_40,CKV_K8S_38,CKV_K8S_15
+step "checkov dockerfile" checkov --config-file scripts/deploy/checkov.yaml --framework dockerfile -f Dockerfile
+step "hadolint Dockerfile" hadolint Dockerfile
+step "shellcheck scripts/image scripts/deploy" shellcheck -x scripts/image/*.sh scripts/deploy/*.sh
+
+# 5. Docs generated from values.yaml.
+step "chart README values table up to date" "$DEPLOY_PYTHON" scripts/deploy/values_table.py "$CHART" --check
+
+echo "rendered manifests in $OUT ($((SECONDS - t0)) s in all)"
+echo "deploy: $passed passed, $failed failed"
+[ "$failed" = 0 ]
