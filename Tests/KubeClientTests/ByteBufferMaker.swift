@@ -1,0 +1,5 @@
+import NIOCore
+
+enum ByteBufferMaker {
+    static func make(_ text: String) -> ByteBuffer { ByteBuffer(string: text) }
+}
