@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# End to end under the hardened RBAC, on loopback only: renders deploy/kustomize/overlays/hardened (the same
+# objects as deploy/hardened/), takes the rules of its ClusterRole VERBATIM as the only rights of the
+# helper's user on kube-test-server (TLS, RBAC), starts moto (AWS stand-in, IAM signature checking on) and
+# runs `aws-ecr-cred-helper sync` with the rendered Deployment's own settings and the original helper's
+# mounted-file layout. Then checks, reading back as admin, that every target namespace holds a valid
+# kubernetes.io/dockerconfigjson secret for moto's registry, that a second sync is idempotent and a third
+# repairs a tampered copy (apply on an existing object), that `check` finds the RBAC sufficient, and
+# that the RBAC really is that tight (other secrets and namespaces are refused to the helper's token).
+# A second scenario does the same with the all-namespaces overlay (NAMESPACES="*", namespace list/watch).
+#
+#   scripts/deploy/e2e-hardened.sh
+#   HELPER_BIN=... KUBE_TEST_SERVER_BIN=... scripts/deploy/e2e-hardened.sh   # prebuilt binaries
+# Without them it builds both products (debug) in the shared .build. Ends with "e2e-hardened: N passed,
+# M failed"; exits 1 if anything failed.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source scripts/lib/venv.sh
+source scripts/lib/moto.sh
+source scripts/deploy/lib.sh
+ensure_venv
+ensure_deploy_tools
+
+if [ -z "${HELPER_BIN:-}" ] || [ -z "${KUBE_TEST_SERVER_BIN:-}" ]; then
+  echo "== building aws-ecr-cred-helper and kube-test-server (debug)" >&2
+  swift build --product aws-ecr-cred-helper >&2
+  swift build --product kube-test-server >&2
+  bin=$(swift build --show-bin-path)
+  HELPER_BIN=${HELPER_BIN:-$bin/aws-ecr-cred-helper}
+  KUBE_TEST_SERVER_BIN=${KUBE_TEST_SERVER_BIN:-$bin/kube-test-server}
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-hardened.XXXXXX")
+start_moto
+server_pid=
+cleanup() {
+  [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
+  kill "${MOTO_PID:-0}" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+passed=0
+failed=0
+result() {
+  if [ "$1" = 0 ]; then passed=$((passed + 1)); echo "ok   $2"; else failed=$((failed + 1)); echo "FAIL $2"; fi
+}
+
+# --- what the manifests say ---------------------------------------------------------------------------------
+# extract OVERLAY PREFIX: writes PREFIX.rules.json (the ClusterRole's rules as kube-test-server PolicyRules),
+# PREFIX.env (the Deployment's literal env values, shell-quoted) and PREFIX.secret (the name in resourceNames).
+extract() {
+  kubectl kustomize "deploy/kustomize/overlays/$1" > "$2.yaml"
+  "$DEPLOY_PYTHON" - "$2" <<'PY'
+import json, shlex, sys, yaml
+prefix = sys.argv[1]
+docs = [d for d in yaml.safe_load_all(open(prefix + ".yaml")) if d]
+(role,) = [d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "aws-ecr-cred-helper"]
+rules = [{k: r.get(k, []) for k in ("apiGroups", "resources", "verbs", "resourceNames")} for r in role["rules"]]
+json.dump(rules, open(prefix + ".rules.json", "w"), indent=1)
+(deploy,) = [d for d in docs if d["kind"] == "Deployment"]
+(container,) = deploy["spec"]["template"]["spec"]["containers"]
+with open(prefix + ".env", "w") as f:
+    for e in container.get("env", []):
+        if "value" in e:
+            f.write("%s=%s\n" % (e["name"], shlex.quote(e["value"])))
+names = {n for r in rules if "secrets" in r["resources"] for n in r["resourceNames"]}
+assert len(names) == 1, names
+open(prefix + ".secret", "w").write(names.pop())
+print("%s: %d ClusterRole rules -> %s" % (prefix, len(rules), json.dumps(rules)), file=sys.stderr)
+PY
+}
+extract hardened "$work/hardened"
+extract all-namespaces "$work/all"
+secret_name=$(cat "$work/hardened.secret")
+# Negative control: the hardened rules without `create`. A new secret must then be refused, which shows
+# that the server authorizes apply-create as `create` with the name (so the hardened role needs it).
+"$DEPLOY_PYTHON" - "$work" <<'PY'
+import json, sys
+rules = json.load(open(sys.argv[1] + "/hardened.rules.json"))
+for r in rules:
+    r["verbs"] = [v for v in r["verbs"] if v != "create"]
+json.dump(rules, open(sys.argv[1] + "/no-create.rules.json", "w"))
+PY
+
+# --- servers ------------------------------------------------------------------------------------------------
+all_namespaces=(default kube-system kube-public team-a team-b)
+"$KUBE_TEST_SERVER_BIN" --port 0 \
+  --namespaces "$(IFS=,; echo "${all_namespaces[*]}")" \
+  --user "hardened-helper:hardened-token:$work/hardened.rules.json" \
+  --user "all-namespaces-helper:all-namespaces-token:$work/all.rules.json" \
+  --user "no-create-helper:no-create-token:$work/no-create.rules.json" \
+  --admin-token-file "$work/admin-token" \
+  --kubeconfig "$work/kubeconfig" --kubeconfig-token hardened-token \
+  --ca-out "$work/ca.pem" > "$work/server.out" 2> "$work/server.log" &
+server_pid=$!
+for _ in $(seq 1 200); do
+  grep -q "KUBE_TEST_SERVER_URL=" "$work/server.out" 2>/dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; echo "kube-test-server did not start" >&2; exit 1; }
+  sleep 0.1
+done
+url=$(sed -n 's/^KUBE_TEST_SERVER_URL=//p' "$work/server.out")
+[ -n "$url" ] || { cat "$work/server.log" >&2; echo "kube-test-server printed no URL" >&2; exit 1; }
+admin=$(cat "$work/admin-token")
+sed "s/hardened-token/all-namespaces-token/" "$work/kubeconfig" > "$work/kubeconfig-all"
+sed "s/hardened-token/no-create-token/" "$work/kubeconfig" > "$work/kubeconfig-no-create"
+grep -q all-namespaces-token "$work/kubeconfig-all" || { echo "cannot derive the other kubeconfigs" >&2; exit 1; }
+echo "== kube-test-server at $url, moto at $MOTO_ENDPOINT" >&2
+
+# The original helper's mounted files (/config, /config-aws), with the fixture's IAM user.
+mkdir -p "$work/config" "$work/config-aws"
+targets=(kube-system default team-a)
+echo "${targets[*]}" > "$work/config/NAMESPACES"
+printf '%s\n' "$secret_name" > "$work/config/SECRET_NAME"
+"$TEST_PYTHON" - "$MOTO_FIXTURE" "$work/config-aws" <<'PY'
+import json, os, sys
+fixture = json.load(open(sys.argv[1]))
+for name, value in [("AWS_ACCESS_KEY_ID", fixture["allowed"]["accessKeyId"]),
+                    ("AWS_SECRET_ACCESS_KEY", fixture["allowed"]["secretAccessKey"]),
+                    ("AWS_DEFAULT_REGION", fixture["region"])]:
+    with open(os.path.join(sys.argv[2], name), "w") as f:
+        f.write(value + "\n")
+PY
+
+# sync PREFIX KUBECONFIG [FLAGS...]: runs the helper with the rendered Deployment's settings (HTTP_PORT forced to 0:
+# one-shot sync serves nothing, and 8080 may be taken on a shared machine).
+sync() {
+  (
+    set -a
+    # shellcheck disable=SC1090
+    source "$1.env"
+    set +a
+    HTTP_PORT=0 AWS_ENDPOINT_URL=$MOTO_ENDPOINT \
+      "$HELPER_BIN" sync --config-dir "$work/config" --aws-config-dir "$work/config-aws" --kubeconfig "$2" "${@:3}"
+  )
+}
+
+# verify NAMESPACES...: every namespace holds the secret, of the right type, for moto's registry.
+verify() {
+  local ns ok=0
+  for ns in "$@"; do
+    if ! curl -fsS --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" \
+        "$url/api/v1/namespaces/$ns/secrets/$secret_name" > "$work/secret.json"; then
+      echo "     $ns: no secret $secret_name"; ok=1; continue
+    fi
+    "$TEST_PYTHON" - "$work/secret.json" "$MOTO_FIXTURE" "$ns" <<'PY' || ok=1
+import base64, json, sys
+secret = json.load(open(sys.argv[1]))
+fixture = json.load(open(sys.argv[2]))
+ns = sys.argv[3]
+assert secret["type"] == "kubernetes.io/dockerconfigjson", secret["type"]
+auths = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
+registry = "%s.dkr.ecr.%s.amazonaws.com" % (fixture["account"], fixture["region"])
+entry = next((v for k, v in auths.items() if registry in k), None)
+assert entry, "no entry for %s in %s" % (registry, list(auths))
+user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+assert user == "AWS" and password, "auth is not AWS:<token>"
+print("     %-12s %s  %s  user=%s  password=<%d chars>" % (ns, secret["type"], registry, user, len(password)))
+PY
+  done
+  return $ok
+}
+
+# forbidden TOKEN PATH: the API server must refuse (403) this read to the helper's token.
+forbidden() {
+  local code
+  code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$work/ca.pem" -H "Authorization: Bearer $1" "$url$2")
+  [ "$code" = 403 ] || { echo "     $2 answered $code, expected 403"; return 1; }
+}
+
+# --- scenario 1: hardened ClusterRole, explicit namespace list ----------------------------------------------
+echo "== hardened: sync into ${targets[*]} with exactly the hardened ClusterRole" >&2
+set +e
+sync "$work/hardened" "$work/kubeconfig"; result $? "hardened: first sync (secrets created through server-side apply)"
+verify "${targets[@]}"; result $? "hardened: secret present and valid in ${targets[*]}"
+sync "$work/hardened" "$work/kubeconfig"; result $? "hardened: second sync (idempotent)"
+# Someone overwrites one copy: the next sync must repair it through apply on an existing object.
+curl -fsS --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" -H 'Content-Type: application/merge-patch+json' \
+  -X PATCH "$url/api/v1/namespaces/default/secrets/$secret_name" \
+  -d '{"data":{".dockerconfigjson":"e30="}}' >/dev/null
+if verify default >/dev/null 2>&1; then result 1 "hardened: tampering took effect"; else result 0 "hardened: tampering took effect"; fi
+sync "$work/hardened" "$work/kubeconfig"; result $? "hardened: third sync (tampered secret rewritten)"
+verify "${targets[@]}"; result $? "hardened: all valid again"
+if verify team-b >/dev/null 2>&1; then result 1 "hardened: untargeted namespace team-b untouched"
+else result 0 "hardened: untargeted namespace team-b untouched"; fi
+curl -fsS --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+  -X POST "$url/api/v1/namespaces/default/secrets" \
+  -d '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"other-secret"},"stringData":{"k":"v"}}' >/dev/null
+forbidden hardened-token /api/v1/namespaces/default/secrets/other-secret; result $? "hardened RBAC: another secret is refused"
+forbidden hardened-token /api/v1/secrets; result $? "hardened RBAC: listing all secrets is refused"
+forbidden hardened-token /api/v1/namespaces; result $? "hardened RBAC: listing namespaces is refused"
+AWS_ENDPOINT_URL=$MOTO_ENDPOINT "$HELPER_BIN" check --config-dir "$work/config" --aws-config-dir "$work/config-aws" \
+  --kubeconfig "$work/kubeconfig" > "$work/check.out" 2>&1 </dev/null
+check_rc=$?
+sed 's/^/     /' "$work/check.out" | head -30
+result $check_rc "hardened: 'check' finds the RBAC sufficient"
+
+# --- control: without `create` a new secret cannot be written --------------------------------------------
+echo "== control: the hardened rules minus create, into team-b (no secret yet): must fail" >&2
+if sync "$work/hardened" "$work/kubeconfig-no-create" --namespaces team-b > "$work/no-create.out" 2>&1; then
+  result 1 "control: sync without create refused"
+else
+  result 0 "control: sync without create refused"
+fi
+tail -3 "$work/no-create.out" | sed 's/^/     /'
+if verify team-b >/dev/null 2>&1; then result 1 "control: team-b still has no secret"; else result 0 "control: team-b still has no secret"; fi
+
+# --- scenario 2: all-namespaces overlay -------------------------------------------------------------------
+echo "== all-namespaces: NAMESPACES=* with the all-namespaces ClusterRole (adds namespace list/watch)" >&2
+sync "$work/all" "$work/kubeconfig-all"; result $? "all-namespaces: sync with NAMESPACES=*"
+verify "${all_namespaces[@]}"; result $? "all-namespaces: secret in every namespace (${all_namespaces[*]})"
+forbidden all-namespaces-token /api/v1/namespaces/default/secrets/other-secret; result $? "all-namespaces RBAC: another secret is refused"
+set -e
+
+echo "e2e-hardened: $passed passed, $failed failed"
+[ "$failed" = 0 ]
