@@ -58,6 +58,11 @@ docs = [d for d in yaml.safe_load_all(open(prefix + ".yaml")) if d]
 (role,) = [d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "aws-ecr-cred-helper"]
 rules = [{k: r.get(k, []) for k in ("apiGroups", "resources", "verbs", "resourceNames")} for r in role["rules"]]
 json.dump(rules, open(prefix + ".rules.json", "w"), indent=1)
+# The pod's namespaced Role (Events) too: kube-test-server users have cluster-wide rules only, so these are
+# given for the long-running scenario, which is the one that may record Events.
+role_rules = [{k: r.get(k, []) for k in ("apiGroups", "resources", "verbs", "resourceNames")}
+              for d in docs if d["kind"] == "Role" for r in d["rules"]]
+json.dump(rules + role_rules, open(prefix + ".pod-rules.json", "w"), indent=1)
 (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
 (container,) = deploy["spec"]["template"]["spec"]["containers"]
 with open(prefix + ".env", "w") as f:
@@ -90,6 +95,7 @@ all_namespaces=(default kube-system kube-public team-a team-b)
   --user "hardened-helper:hardened-token:$work/hardened.rules.json" \
   --user "all-namespaces-helper:all-namespaces-token:$work/all.rules.json" \
   --user "no-create-helper:no-create-token:$work/no-create.rules.json" \
+  --user "run-helper:run-token:$work/hardened.pod-rules.json" \
   --admin-token-file "$work/admin-token" \
   --kubeconfig "$work/kubeconfig" --kubeconfig-token hardened-token \
   --ca-out "$work/ca.pem" > "$work/server.out" 2> "$work/server.log" &
@@ -104,6 +110,7 @@ url=$(sed -n 's/^KUBE_TEST_SERVER_URL=//p' "$work/server.out")
 admin=$(cat "$work/admin-token")
 sed "s/hardened-token/all-namespaces-token/" "$work/kubeconfig" > "$work/kubeconfig-all"
 sed "s/hardened-token/no-create-token/" "$work/kubeconfig" > "$work/kubeconfig-no-create"
+sed "s/hardened-token/run-token/" "$work/kubeconfig" > "$work/kubeconfig-run"
 grep -q all-namespaces-token "$work/kubeconfig-all" || { echo "cannot derive the other kubeconfigs" >&2; exit 1; }
 echo "== kube-test-server at $url, moto at $MOTO_ENDPOINT" >&2
 
@@ -210,6 +217,62 @@ echo "== all-namespaces: NAMESPACES=* with the all-namespaces ClusterRole (adds 
 sync "$work/all" "$work/kubeconfig-all"; result $? "all-namespaces: sync with NAMESPACES=*"
 verify "${all_namespaces[@]}"; result $? "all-namespaces: secret in every namespace (${all_namespaces[*]})"
 forbidden all-namespaces-token /api/v1/namespaces/default/secrets/other-secret; result $? "all-namespaces RBAC: another secret is refused"
+
+# --- scenario 3: the long-running controller (the Deployment's default command) ----------------------------
+# `run` with the hardened Deployment's settings on a free port: probes and metrics as the manifests and
+# alerts expect them, and the watch (list/watch by field selector) repairing a deleted copy at once.
+port=$("$TEST_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+echo "== run: the controller under the hardened ClusterRole + Role, HTTP on $port" >&2
+(
+  set -a
+  # shellcheck disable=SC1090,SC1091
+  source "$work/hardened.env"
+  set +a
+  HTTP_PORT=$port POD_NAME=aws-ecr-cred-helper-e2e POD_NAMESPACE=kube-system AWS_ENDPOINT_URL=$MOTO_ENDPOINT \
+    exec "$HELPER_BIN" --config-dir "$work/config" --aws-config-dir "$work/config-aws" --kubeconfig "$work/kubeconfig-run"
+) > "$work/run.log" 2>&1 &
+run_pid=$!
+http() { curl -sS -o "$work/http.out" -w '%{http_code}' "http://127.0.0.1:$port$1" 2>/dev/null || true; }
+# wait_for SECONDS COMMAND...: polls (bounded) until the command succeeds.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || return 1
+    kill -0 "$run_pid" 2>/dev/null || return 1
+    sleep 0.2
+  done
+}
+ready() { [ "$(http /readyz)" = 200 ]; }
+wait_for 60 ready; result $? "run: /readyz answers 200 after the first sync"
+healthz=$(http /healthz)
+if [ "$healthz" = 200 ]; then result 0 "run: /healthz answers 200"; else result 1 "run: /healthz answers 200 (got $healthz)"; fi
+[ "$(http /metrics)" = 200 ] && "$TEST_PYTHON" - "$work/http.out" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+for name in ("aws_ecr_cred_helper_token_expiry_timestamp_seconds", "aws_ecr_cred_helper_last_success_timestamp_seconds",
+             "aws_ecr_cred_helper_refresh_failures_total"):
+    assert re.search(r"^%s(\{|\s)" % name, text, re.M), "metric %s missing" % name
+assert re.search(r'^aws_ecr_cred_helper_token_expiry_timestamp_seconds\{[^}]*region="us-east-1"', text, re.M), "no region label"
+assert re.search(r'^aws_ecr_cred_helper_token_expiry_timestamp_seconds\{[^}]*registry="', text, re.M), "no registry label"
+PY
+result $? "run: /metrics has the metrics and labels the PrometheusRule uses"
+curl -fsS --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" -X DELETE \
+  "$url/api/v1/namespaces/team-a/secrets/$secret_name" >/dev/null
+repaired() { verify team-a >/dev/null 2>&1; }
+wait_for 30 repaired; result $? "run: a deleted copy is rewritten through the secret watch"
+kill -TERM "$run_pid" 2>/dev/null
+wait_for_exit() { ! kill -0 "$run_pid" 2>/dev/null; }
+deadline_ok=0
+wait_for 20 wait_for_exit || deadline_ok=1
+result $deadline_ok "run: exits on SIGTERM"
+if [ "$deadline_ok" != 0 ]; then kill -KILL "$run_pid" 2>/dev/null; fi
+if grep -qiE 'forbidden|403' "$work/run.log"; then
+  grep -iE 'forbidden|403' "$work/run.log" | head -5 | sed 's/^/     /'
+  result 1 "run: no RBAC refusal in the log"
+else
+  result 0 "run: no RBAC refusal in the log"
+fi
 set -e
 
 echo "e2e-hardened: $passed passed, $failed failed"
