@@ -128,7 +128,11 @@ let package = Package(
             dependencies: ["KubeClient", "KubeTestServer", "TestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        .testTarget(name: "SyncEngineTests", dependencies: ["SyncEngine", "KubeTestServer", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "SyncEngineTests",
+            dependencies: ["SyncEngine", "KubeClient", "KubeTestServer", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "KubeTestServerTests",
             dependencies: ["KubeTestServer", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],

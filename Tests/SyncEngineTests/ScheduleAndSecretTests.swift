@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import KubeClient
 import Testing
 @testable import SyncEngine
 
