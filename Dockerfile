@@ -9,10 +9,11 @@
 # architecture. Cross-compiling would need a Swift SDK per target, which this file deliberately avoids.
 #
 # Runtime choice (see docs/deploy.md, "The image"): the binary is linked with --static-swift-stdlib, so the
-# Swift runtime and FoundationEssentials are inside it, but it still links glibc, libstdc++ and libgcc_s
-# dynamically (a fully static musl build is not available for this toolchain here). distroless/cc-debian12
-# carries exactly those libraries plus CA certificates and tzdata, without a shell or package manager, and is
-# rebuilt by its maintainers for Debian security updates. Pin it by digest in release builds.
+# Swift runtime and FoundationEssentials are inside it, but it still links glibc, libstdc++, libgcc_s and
+# zlib (HTTP decompression in swift-nio-extras) dynamically; a fully static musl build is not available for
+# this toolchain here. distroless/cc-debian12 carries exactly those libraries plus CA certificates and
+# tzdata, without a shell or package manager, and is rebuilt by its maintainers for Debian security
+# updates. Pin it by digest in release builds.
 # scripts/image/build-oci.sh builds the equivalent image without a Docker engine.
 
 FROM swift:6.3-bookworm AS build
@@ -27,6 +28,7 @@ RUN --mount=type=cache,target=/src/.build,id=aws-ecr-cred-helper-build \
     && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/aws-ecr-cred-helper" \
        /out/usr/local/bin/aws-ecr-cred-helper \
     && strip /out/usr/local/bin/aws-ecr-cred-helper \
+    && ldd /out/usr/local/bin/aws-ecr-cred-helper \
     && /out/usr/local/bin/aws-ecr-cred-helper version
 
 FROM gcr.io/distroless/cc-debian12:nonroot
