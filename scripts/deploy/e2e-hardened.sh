@@ -7,7 +7,8 @@
 # kubernetes.io/dockerconfigjson secret for moto's registry, that a second sync is idempotent and a third
 # repairs a tampered copy (apply on an existing object), that `check` finds the RBAC sufficient, and
 # that the RBAC really is that tight (other secrets and namespaces are refused to the helper's token).
-# A second scenario does the same with the all-namespaces overlay (NAMESPACES="*", namespace list/watch).
+# Also: the original ClusterRole (original-compatible overlay) still works; the all-namespaces overlay
+# (NAMESPACES="*", namespace list/watch) reaches every namespace; `run` serves probes and metrics.
 #
 #   scripts/deploy/e2e-hardened.sh
 #   HELPER_BIN=... KUBE_TEST_SERVER_BIN=... scripts/deploy/e2e-hardened.sh   # prebuilt binaries
@@ -77,6 +78,7 @@ PY
 }
 extract hardened "$work/hardened"
 extract all-namespaces "$work/all"
+extract original-compatible "$work/original"
 secret_name=$(cat "$work/hardened.secret")
 # Negative control: the hardened rules without `create`. A new secret must then be refused, which shows
 # that the server authorizes apply-create as `create` with the name (so the hardened role needs it).
@@ -89,13 +91,14 @@ json.dump(rules, open(sys.argv[1] + "/no-create.rules.json", "w"))
 PY
 
 # --- servers ------------------------------------------------------------------------------------------------
-all_namespaces=(default kube-system kube-public team-a team-b)
+all_namespaces=(default kube-system kube-public team-a team-b legacy)
 "$KUBE_TEST_SERVER_BIN" --port 0 \
   --namespaces "$(IFS=,; echo "${all_namespaces[*]}")" \
   --user "hardened-helper:hardened-token:$work/hardened.rules.json" \
   --user "all-namespaces-helper:all-namespaces-token:$work/all.rules.json" \
   --user "no-create-helper:no-create-token:$work/no-create.rules.json" \
   --user "run-helper:run-token:$work/hardened.pod-rules.json" \
+  --user "original-helper:original-token:$work/original.rules.json" \
   --admin-token-file "$work/admin-token" \
   --kubeconfig "$work/kubeconfig" --kubeconfig-token hardened-token \
   --ca-out "$work/ca.pem" > "$work/server.out" 2> "$work/server.log" &
@@ -111,6 +114,7 @@ admin=$(cat "$work/admin-token")
 sed "s/hardened-token/all-namespaces-token/" "$work/kubeconfig" > "$work/kubeconfig-all"
 sed "s/hardened-token/no-create-token/" "$work/kubeconfig" > "$work/kubeconfig-no-create"
 sed "s/hardened-token/run-token/" "$work/kubeconfig" > "$work/kubeconfig-run"
+sed "s/hardened-token/original-token/" "$work/kubeconfig" > "$work/kubeconfig-original"
 grep -q all-namespaces-token "$work/kubeconfig-all" || { echo "cannot derive the other kubeconfigs" >&2; exit 1; }
 echo "== kube-test-server at $url, moto at $MOTO_ENDPOINT" >&2
 
@@ -211,6 +215,11 @@ else
 fi
 tail -3 "$work/no-create.out" | sed 's/^/     /'
 if verify team-b >/dev/null 2>&1; then result 1 "control: team-b still has no secret"; else result 0 "control: team-b still has no secret"; fi
+
+# --- the original ClusterRole (original-compatible overlay = deploy/original) keeps working --------------
+echo "== original-compatible: the original ClusterRole, into a fresh namespace" >&2
+sync "$work/original" "$work/kubeconfig-original" --namespaces legacy; result $? "original ClusterRole: sync into a fresh namespace"
+verify legacy; result $? "original ClusterRole: secret present and valid in legacy"
 
 # --- scenario 2: all-namespaces overlay -------------------------------------------------------------------
 echo "== all-namespaces: NAMESPACES=* with the all-namespaces ClusterRole (adds namespace list/watch)" >&2
