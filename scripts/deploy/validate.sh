@@ -68,6 +68,8 @@ step "helm refuses: web identity without a role" must_fail "needs aws.roleArn" \
   helm template x "$CHART" --set aws.region=us-east-1 --set aws.webIdentity.enabled=true
 step "helm refuses: no namespaces" must_fail "config.namespaces is empty" \
   helm template x "$CHART" --set aws.credentials.existingSecret=s --set 'config.namespaces='
+step "helm refuses: misspelt value (values.schema.json)" must_fail "additional properties 'replicas' not allowed" \
+  helm template x "$CHART" --set aws.credentials.existingSecret=s --set replicas=2
 # Rendered output is YAML a machine wrote: only syntax, duplicates and indentation consistency matter.
 step "yamllint rendered manifests" yamllint --strict \
   -d '{extends: relaxed, rules: {line-length: disable, indentation: {spaces: consistent, indent-sequences: whatever}}}' "$OUT"
