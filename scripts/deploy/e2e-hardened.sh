@@ -8,7 +8,9 @@
 # repairs a tampered copy (apply on an existing object), that `check` finds the RBAC sufficient, and
 # that the RBAC really is that tight (other secrets and namespaces are refused to the helper's token).
 # Also: the original ClusterRole (original-compatible overlay) still works; the all-namespaces overlay
-# (NAMESPACES="*", namespace list/watch) reaches every namespace; `run` serves probes and metrics.
+# (NAMESPACES="*", namespace list/watch) reaches every namespace; `run` serves probes and metrics; the
+# Helm chart's RBAC generated for every feature (ci/all-features-values.yaml) is enough for sync (globs,
+# selector, two regions, ServiceAccount patching) and for `cleanup`.
 #
 #   scripts/deploy/e2e-hardened.sh
 #   HELPER_BIN=... KUBE_TEST_SERVER_BIN=... scripts/deploy/e2e-hardened.sh   # prebuilt binaries
@@ -48,15 +50,21 @@ result() {
 }
 
 # --- what the manifests say ---------------------------------------------------------------------------------
-# extract OVERLAY PREFIX: writes PREFIX.rules.json (the ClusterRole's rules as kube-test-server PolicyRules),
-# PREFIX.env (the Deployment's literal env values, shell-quoted) and PREFIX.secret (the name in resourceNames).
+# extract OVERLAY PREFIX: renders the overlay to PREFIX.yaml, then extract_rendered.
 extract() {
   kubectl kustomize "deploy/kustomize/overlays/$1" > "$2.yaml"
-  "$DEPLOY_PYTHON" - "$2" <<'PY'
+  extract_rendered "$2"
+}
+# extract_rendered PREFIX: from PREFIX.yaml writes PREFIX.rules.json (the ClusterRole's rules as
+# kube-test-server PolicyRules), PREFIX.pod-rules.json (plus the Roles' rules), PREFIX.env (the Deployment's
+# literal env values, shell-quoted, without endpoint overrides: every AWS call goes to moto) and
+# PREFIX.secret (the name in resourceNames).
+extract_rendered() {
+  "$DEPLOY_PYTHON" - "$1" <<'PY'
 import json, shlex, sys, yaml
 prefix = sys.argv[1]
 docs = [d for d in yaml.safe_load_all(open(prefix + ".yaml")) if d]
-(role,) = [d for d in docs if d["kind"] == "ClusterRole" and d["metadata"]["name"] == "aws-ecr-cred-helper"]
+(role,) = [d for d in docs if d["kind"] == "ClusterRole"]
 rules = [{k: r.get(k, []) for k in ("apiGroups", "resources", "verbs", "resourceNames")} for r in role["rules"]]
 json.dump(rules, open(prefix + ".rules.json", "w"), indent=1)
 # The pod's namespaced Role (Events) too: kube-test-server users have cluster-wide rules only, so these are
@@ -68,7 +76,7 @@ json.dump(rules + role_rules, open(prefix + ".pod-rules.json", "w"), indent=1)
 (container,) = deploy["spec"]["template"]["spec"]["containers"]
 with open(prefix + ".env", "w") as f:
     for e in container.get("env", []):
-        if "value" in e:
+        if "value" in e and not e["name"].startswith("AWS_ENDPOINT_URL"):
             f.write("%s=%s\n" % (e["name"], shlex.quote(e["value"])))
 names = {n for r in rules if "secrets" in r["resources"] for n in r["resourceNames"]}
 assert len(names) == 1, names
@@ -79,6 +87,9 @@ PY
 extract hardened "$work/hardened"
 extract all-namespaces "$work/all"
 extract original-compatible "$work/original"
+helm template aws-ecr-cred-helper deploy/helm/aws-ecr-cred-helper --namespace kube-system \
+  -f deploy/helm/aws-ecr-cred-helper/ci/all-features-values.yaml > "$work/helm.yaml"
+extract_rendered "$work/helm"
 secret_name=$(cat "$work/hardened.secret")
 # Negative control: the hardened rules without `create`. A new secret must then be refused, which shows
 # that the server authorizes apply-create as `create` with the name (so the hardened role needs it).
@@ -99,6 +110,7 @@ all_namespaces=(default kube-system kube-public team-a team-b legacy)
   --user "no-create-helper:no-create-token:$work/no-create.rules.json" \
   --user "run-helper:run-token:$work/hardened.pod-rules.json" \
   --user "original-helper:original-token:$work/original.rules.json" \
+  --user "helm-helper:helm-token:$work/helm.pod-rules.json" \
   --admin-token-file "$work/admin-token" \
   --kubeconfig "$work/kubeconfig" --kubeconfig-token hardened-token \
   --ca-out "$work/ca.pem" > "$work/server.out" 2> "$work/server.log" &
@@ -115,6 +127,7 @@ sed "s/hardened-token/all-namespaces-token/" "$work/kubeconfig" > "$work/kubecon
 sed "s/hardened-token/no-create-token/" "$work/kubeconfig" > "$work/kubeconfig-no-create"
 sed "s/hardened-token/run-token/" "$work/kubeconfig" > "$work/kubeconfig-run"
 sed "s/hardened-token/original-token/" "$work/kubeconfig" > "$work/kubeconfig-original"
+sed "s/hardened-token/helm-token/" "$work/kubeconfig" > "$work/kubeconfig-helm"
 grep -q all-namespaces-token "$work/kubeconfig-all" || { echo "cannot derive the other kubeconfigs" >&2; exit 1; }
 echo "== kube-test-server at $url, moto at $MOTO_ENDPOINT" >&2
 
@@ -282,6 +295,48 @@ if grep -qiE 'forbidden|403' "$work/run.log"; then
 else
   result 0 "run: no RBAC refusal in the log"
 fi
+
+# --- scenario 4: the chart's RBAC generated for every feature (ci/all-features-values.yaml) ----------------
+# NAMESPACES=*, EXCLUDE_NAMESPACES=kube-*, a label selector, two regions, ServiceAccount patching and
+# pruning, with exactly the chart's ClusterRole and Roles; then `cleanup` under the same rights.
+echo "== helm all-features: the chart's generated RBAC, sync then cleanup" >&2
+for sa in team-a/default team-b/builder; do
+  curl -fsS --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
+    -X POST "$url/api/v1/namespaces/${sa%/*}/serviceaccounts" \
+    -d "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"${sa#*/}\"}}" >/dev/null
+done
+# pull_secrets NS SA: prints the imagePullSecrets names of a ServiceAccount.
+pull_secrets() {
+  curl -fsS --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" "$url/api/v1/namespaces/$1/serviceaccounts/$2" |
+    "$TEST_PYTHON" -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin).get("imagePullSecrets") or []))'
+}
+helm_selected=(default team-a team-b legacy)
+sync "$work/helm" "$work/kubeconfig-helm"; result $? "helm RBAC: sync with every feature on"
+verify "${helm_selected[@]}"; result $? "helm RBAC: secret in ${helm_selected[*]}"
+refs="$(pull_secrets team-a default) | $(pull_secrets team-b builder)"
+if [[ " $refs " == *" $secret_name "*" $secret_name "* ]]; then sa_rc=0; else sa_rc=1; echo "     imagePullSecrets: $refs"; fi
+result $sa_rc "helm RBAC: ServiceAccounts team-a/default and team-b/builder reference the secret"
+(
+  set -a
+  # shellcheck disable=SC1090,SC1091
+  source "$work/helm.env"
+  set +a
+  HTTP_PORT=0 AWS_ENDPOINT_URL=$MOTO_ENDPOINT \
+    "$HELPER_BIN" cleanup --config-dir "$work/config" --aws-config-dir "$work/config-aws" --kubeconfig "$work/kubeconfig-helm"
+) > "$work/cleanup.out" 2>&1
+cleanup_rc=$?
+tail -3 "$work/cleanup.out" | sed 's/^/     /'
+result $cleanup_rc "helm RBAC: cleanup runs"
+gone=0
+for ns in "${helm_selected[@]}"; do
+  code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" \
+    "$url/api/v1/namespaces/$ns/secrets/$secret_name")
+  [ "$code" = 404 ] || { echo "     $ns: secret still there ($code)"; gone=1; }
+done
+result $gone "helm RBAC: cleanup removed the secret from ${helm_selected[*]}"
+refs="$(pull_secrets team-a default) | $(pull_secrets team-b builder)"
+if [[ " $refs " != *" $secret_name "* ]]; then sa_rc=0; else sa_rc=1; echo "     imagePullSecrets: $refs"; fi
+result $sa_rc "helm RBAC: cleanup removed the ServiceAccount references"
 set -e
 
 echo "e2e-hardened: $passed passed, $failed failed"
