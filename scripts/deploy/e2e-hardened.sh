@@ -35,10 +35,13 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-hardened.XXXXXX")
 start_moto
+# start_moto set an EXIT trap that stops its servers; keep running it from ours.
+moto_exit=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
 server_pid=
 cleanup() {
   [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-  kill "${MOTO_PID:-0}" 2>/dev/null || true
+  eval "$moto_exit"
+  kill "${MOTO_PID:-}" "${MOTO_TLS_PID:-}" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
