@@ -36,7 +36,7 @@ public struct SettingValues: Sendable {
     /// Items separated by whitespace or commas (the original used spaces; files often hold newlines).
     func list(_ key: String) -> [String] {
         guard let raw = values[key]?.raw else { return [] }
-        return raw.split { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" || $0 == "\u{FEFF}" }
+        return raw.split { $0 == "," || $0.isWhitespace || $0 == "\u{FEFF}" }
             .map(String.init)
     }
 
