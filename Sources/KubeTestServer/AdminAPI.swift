@@ -18,7 +18,7 @@ extension KubeAPI {
                 faults.clear()
                 return .json(200, ["status": "Success"])
             case ("POST", ["close-watches"]):
-                store.endAllWatches()
+                store.endAllWatches(abort: query.flag("drop"))
                 return .json(200, ["status": "Success"])
             case ("GET", ["watches"]):
                 return .json(200, ["open": .number(Double(store.openWatchCount))])

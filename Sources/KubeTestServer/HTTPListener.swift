@@ -37,7 +37,9 @@ struct HTTPListener: Sendable {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // No pipelining assistance: it stops reading during a response, so a watch would not notice its client leaving.
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: false, withErrorHandling: true)
                     return try HTTPConnection(wrappingChannelSynchronously: channel)
                 }
             }
@@ -174,6 +176,11 @@ struct HTTPListener: Sendable {
                 switch item {
                 case .line(let line): bytes = line
                 case .bookmark(let revision): bytes = Self.bookmark(kind, revision: revision)
+                case .abort: bytes = []
+                }
+                if bytes.isEmpty {
+                    failed = true
+                    break
                 }
                 do {
                     try await outbound.write(.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))))

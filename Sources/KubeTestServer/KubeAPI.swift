@@ -356,10 +356,11 @@ final class KubeAPI: Sendable {
             throw APIStatus.badRequest("the name of the object (\(given)) does not match the name on the URL (\(name))")
         }
         try checkNamespace(body, kind, namespace: namespace)
-        if body["metadata"]?["managedFields"] != nil {
+        if let fields = body["metadata"]?["managedFields"], fields != .null, fields != .array([]) {
             throw APIStatus.badRequest("metadata.managedFields must be nil")
         }
         body["metadata"]?["resourceVersion"] = nil
+        body["metadata"]?["managedFields"] = nil
         let outcome = try store.write(kind, namespace: namespace, name: name) { current, namespaceExists throws(APIStatus) in
             guard namespaceExists else { throw APIStatus.notFound(.namespaces, name: namespace) }
             if current == nil, !user.rules.allows(verb: "create", group: kind.group, resource: kind.plural, name: name) {

@@ -194,9 +194,10 @@ public final class KubeTestServer: Sendable {
         api.faults.clear()
     }
 
-    /// Ends every open watch stream now (each response ends cleanly, as on a server-side watch timeout).
-    public func closeWatches() async {
-        api.store.endAllWatches()
+    /// Ends every open watch stream now: each response ends cleanly (as on a server-side watch timeout), or
+    /// with `dropConnections` its connection is cut mid-response (as when an API server dies).
+    public func closeWatches(dropConnections: Bool = false) async {
+        api.store.endAllWatches(abort: dropConnections)
     }
 
     public var openWatchCount: Int { get async { api.store.openWatchCount } }

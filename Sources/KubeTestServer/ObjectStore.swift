@@ -34,6 +34,8 @@ struct WriteOutcome: Sendable {
 enum WatchItem: Sendable {
     case line([UInt8])
     case bookmark(UInt64)
+    /// Cut the connection without ending the response (a server dying mid-stream).
+    case abort
 }
 
 struct WatchEventRecord: Sendable {
@@ -300,14 +302,17 @@ final class ObjectStore: Sendable {
         continuation?.finish()
     }
 
-    /// Ends every open watch stream.
-    func endAllWatches() {
+    /// Ends every open watch stream, cleanly or (`abort`) by cutting its connection.
+    func endAllWatches(abort: Bool = false) {
         let continuations = state.withLock { state in
             let all = state.watchers.values.map(\.continuation)
             state.watchers.removeAll()
             return all
         }
-        for continuation in continuations { continuation.finish() }
+        for continuation in continuations {
+            if abort { continuation.yield(.abort) }
+            continuation.finish()
+        }
     }
 
     var openWatchCount: Int { state.withLock { $0.watchers.count } }
