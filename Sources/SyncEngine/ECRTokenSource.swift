@@ -23,11 +23,11 @@ public final class ECRTokenSource: RegistryTokenSource {
         self.transport = try AWSHTTPTransport(settings: settings, logger: logger)
         let endpoints = try AWSEndpoints.fromEnvironment(environment)
         self.client = ECRClient(transport: transport, credentials: StaticCredentialProvider(accessKeyID: "", secretAccessKey: ""), endpoints: endpoints, logger: logger)
+        self.sts = STSClient(transport: transport, endpoints: endpoints, logger: logger)
         self.logger = logger
-        self.environment = environment
     }
 
-    let environment: [String: String]
+    let sts: STSClient
 
     public func shutdown() async throws {
         try await transport.shutdown()
@@ -59,7 +59,7 @@ public final class ECRTokenSource: RegistryTokenSource {
     /// Static keys as read this cycle; with a role, AssumeRole (or AssumeRoleWithWebIdentity) on top.
     func credentialProvider(for access: AWSAccess) throws -> any AWSCredentialProvider {
         if let cached = providers.withLock({ $0 }), cached.key == access { return cached.provider }
-        let provider = try AWSCredentialSelection.provider(for: access, transport: transport, environment: environment, logger: logger)
+        let provider = try AWSCredentialSelection.provider(for: access, sts: sts, logger: logger)
         providers.withLock { $0 = (access, provider) }
         return provider
     }
