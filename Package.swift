@@ -138,6 +138,16 @@ let package = Package(
             dependencies: ["KubeTestServer", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strict
         ),
-        .testTarget(name: "ECRCredHelperTests", dependencies: ["ECRCredHelper", "KubeTestServer", "TestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "ECRCredHelperTests",
+            dependencies: [
+                "ECRCredHelper", "KubeTestServer", "TestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -1,0 +1,163 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Synchronization
+
+/// How a child process ended.
+enum Termination: Sendable, Equatable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    /// Decodes a `waitpid` status (the WIFEXITED/WEXITSTATUS macros do not import into Swift).
+    init(waitStatus status: Int32) {
+        let signal = status & 0x7F
+        self = signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal)
+    }
+
+    var description: String {
+        switch self {
+        case let .exited(code): "exit \(code)"
+        case let .signaled(signal): "signal \(signal)"
+        }
+    }
+}
+
+struct SpawnFailure: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// A subprocess with its standard output and error captured in files (no pipe can fill up and stall it),
+/// an explicit environment (nothing of the test run's environment leaks in), and a bounded wait.
+/// Started with `posix_spawn` so the pid, signals and reaping stay in our hands; the process is killed
+/// when this object goes away, so a failing test never leaves one behind.
+final class ChildProcess: Sendable {
+    let pid: pid_t
+    let arguments: [String]
+    let stdoutPath: String
+    let stderrPath: String
+    private let ended = Mutex<Termination?>(nil)
+
+    init(executable: String, arguments: [String], environment: [String: String], outputDirectory: String) throws {
+        let tag = UUID().uuidString.prefix(8)
+        stdoutPath = outputDirectory + "/stdout-\(tag).txt"
+        stderrPath = outputDirectory + "/stderr-\(tag).txt"
+        self.arguments = arguments
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+
+        // The test process may ignore or block signals (NIO ignores SIGPIPE); the child starts clean.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGPIPE, SIGHUP] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var child: pid_t = 0
+        let result = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw SpawnFailure(description: "cannot start \(executable): \(String(cString: strerror(result)))")
+        }
+        pid = child
+    }
+
+    deinit {
+        if poll() == nil {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, 0)
+        }
+    }
+
+    /// The termination if the process has ended (reaps it), nil while it runs.
+    @discardableResult
+    func poll() -> Termination? {
+        ended.withLock { ended in
+            if let ended { return ended }
+            var status: Int32 = 0
+            let result = waitpid(pid, &status, WNOHANG)
+            guard result == pid else { return nil }
+            ended = Termination(waitStatus: status)
+            return ended
+        }
+    }
+
+    var isRunning: Bool { poll() == nil }
+
+    /// Waits for the process to end; after `timeout` it is killed and `TimedOut`-style failure thrown.
+    func wait(timeout: Duration) async throws -> Termination {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while true {
+            if let termination = poll() { return termination }
+            if clock.now >= deadline {
+                kill(pid, SIGKILL)
+                throw SpawnFailure(description: "aws-ecr-cred-helper \(arguments.first ?? "") did not exit within \(timeout); killed it. stderr:\n\(stderr.suffix(4000))")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func signal(_ signal: Int32) {
+        if isRunning { kill(pid, signal) }
+    }
+
+    func terminate() { signal(SIGTERM) }
+
+    /// SIGKILL and reap.
+    func killNow() {
+        guard isRunning else { return }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        ended.withLock { ended in
+            if ended == nil, waitpid(pid, &status, 0) == pid { ended = Termination(waitStatus: status) }
+        }
+    }
+
+    var stdout: String { Self.read(stdoutPath) }
+    var stderr: String { Self.read(stderrPath) }
+    /// Both streams, for "this never appears anywhere" assertions.
+    var output: String { stdout + "\n" + stderr }
+
+    private static func read(_ path: String) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { return "" }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+/// The outcome of a command that ran to its end.
+struct CommandResult: Sendable, CustomStringConvertible {
+    var termination: Termination
+    var stdout: String
+    var stderr: String
+
+    var exitCode: Int32? {
+        if case let .exited(code) = termination { return code }
+        return nil
+    }
+
+    var stdoutLines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+    var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+    var output: String { stdout + "\n" + stderr }
+
+    var description: String { "\(termination)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
+}

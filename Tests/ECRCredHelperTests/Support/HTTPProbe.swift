@@ -1,0 +1,126 @@
+import AsyncHTTPClient
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import NIOHTTP1
+import TestSupport
+
+/// Plain-HTTP GETs against the helper's `/healthz`, `/readyz` and `/metrics`.
+enum HTTPProbe {
+    struct Answer: Sendable {
+        var status: Int
+        var body: String
+    }
+
+    /// nil when nothing answers (not listening yet, or gone).
+    static func get(port: Int, _ path: String) async -> Answer? {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = .GET
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+            let body = try await response.body.collect(upTo: 4 * 1024 * 1024)
+            return Answer(status: Int(response.status.code), body: String(buffer: body))
+        } catch {
+            return nil
+        }
+    }
+
+    /// Waits until `path` answers with `status`, returning that answer.
+    static func waitFor(port: Int, _ path: String, status: Int, timeout: Duration = .seconds(20)) async throws -> Answer {
+        try await eventuallyValue("GET \(path) answering \(status)", timeout: timeout, poll: .milliseconds(50)) {
+            guard let answer = await get(port: port, path), answer.status == status else { return nil }
+            return answer
+        }
+    }
+
+    /// A loopback port nobody listens on right now (bound, read, closed).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw SpawnFailure(description: "socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw SpawnFailure(description: "bind() failed") }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+}
+
+/// Prometheus text exposition, parsed just enough to check names, types and values.
+struct PrometheusText {
+    struct Sample: Sendable {
+        var name: String
+        var labels: String
+        var value: Double
+    }
+
+    var types: [String: String] = [:]
+    var helps: [String: String] = [:]
+    var samples: [Sample] = []
+    var problems: [String] = []
+
+    init(_ text: String) {
+        for line in text.lines {
+            if line.hasPrefix("# TYPE ") || line.hasPrefix("# HELP ") {
+                let parts = line.split(separator: " ", maxSplits: 3).map(String.init)
+                guard parts.count >= 4 || (parts.count == 3 && line.hasPrefix("# HELP ")) else {
+                    problems.append("malformed line: \(line)")
+                    continue
+                }
+                let name = parts[2]
+                if line.hasPrefix("# TYPE ") {
+                    if types[name] != nil { problems.append("TYPE repeated for \(name)") }
+                    if !["counter", "gauge", "histogram", "summary", "untyped"].contains(parts[3]) {
+                        problems.append("unknown type in: \(line)")
+                    }
+                    types[name] = parts[3]
+                } else {
+                    helps[name] = parts.count > 3 ? parts[3] : ""
+                }
+                continue
+            }
+            if line.hasPrefix("#") { continue }
+            let nameEnd = line.firstIndex(where: { $0 == "{" || $0 == " " }) ?? line.endIndex
+            let name = String(line[..<nameEnd])
+            var labels = ""
+            var rest = line[nameEnd...]
+            if rest.hasPrefix("{"), let close = rest.lastIndex(of: "}") {
+                labels = String(rest[rest.index(after: rest.startIndex)..<close])
+                rest = rest[rest.index(after: close)...]
+            }
+            let valueText = rest.trimmingCharacters(in: .whitespaces).split(separator: " ").first.map(String.init) ?? ""
+            guard let value = Double(valueText) ?? (valueText == "+Inf" ? .infinity : nil) else {
+                problems.append("no numeric value in: \(line)")
+                continue
+            }
+            samples.append(Sample(name: name, labels: labels, value: value))
+        }
+        for sample in samples where family(of: sample.name) == nil {
+            problems.append("sample \(sample.name) has no TYPE line")
+        }
+    }
+
+    /// The declared family of a sample name (`x_bucket`, `x_sum`, `x_count` belong to `x`).
+    func family(of name: String) -> String? {
+        if types[name] != nil { return name }
+        for suffix in ["_bucket", "_sum", "_count"] where name.hasSuffix(suffix) {
+            let base = String(name.dropLast(suffix.count))
+            if types[base] != nil { return base }
+        }
+        return nil
+    }
+
+    func values(_ name: String) -> [Sample] { samples.filter { $0.name == name } }
+
+    func total(_ name: String) -> Double { values(name).reduce(0) { $0 + $1.value } }
+}
