@@ -92,17 +92,30 @@ PY
 chmod -R a+rX "$work/sa" "$work/config" "$work/config-aws"
 http_port=$("$TEST_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 
-# pod ARGS...: the image's entrypoint with ARGS, as the hardened pod runs it.
-pod() {
-  bwrap --ro-bind "$rootfs" / --proc /proc --dev /dev --tmpfs /tmp \
-    --ro-bind "$work/config" /config --ro-bind "$work/config-aws" /config-aws \
-    --ro-bind "$work/sa" /var/run/secrets/kubernetes.io/serviceaccount \
-    --unshare-all --share-net --uid 1000 --gid 1000 --die-with-parent --chdir / --clearenv \
-    --setenv PATH /usr/local/bin:/usr/bin:/bin --setenv SSL_CERT_FILE /etc/ssl/certs/ca-certificates.crt \
-    --setenv KUBERNETES_SERVICE_HOST "${hostport%:*}" --setenv KUBERNETES_SERVICE_PORT "${hostport##*:}" \
-    --setenv POD_NAME aws-ecr-cred-helper-image-e2e --setenv POD_NAMESPACE kube-system \
-    --setenv HTTP_PORT "$http_port" --setenv LOG_FORMAT json --setenv AWS_ENDPOINT_URL "$MOTO_ENDPOINT" \
-    /usr/local/bin/aws-ecr-cred-helper "$@"
+# The pod: the image's root read-only, uid/gid 1000, the kubelet's mounts, the Deployment's environment.
+pod_args=(
+  --ro-bind "$rootfs" / --proc /proc --dev /dev --tmpfs /tmp
+  --ro-bind "$work/config" /config --ro-bind "$work/config-aws" /config-aws
+  --ro-bind "$work/sa" /var/run/secrets/kubernetes.io/serviceaccount
+  --unshare-all --share-net --uid 1000 --gid 1000 --die-with-parent --chdir / --clearenv
+  --setenv PATH /usr/local/bin:/usr/bin:/bin --setenv SSL_CERT_FILE /etc/ssl/certs/ca-certificates.crt
+  --setenv KUBERNETES_SERVICE_HOST "${hostport%:*}" --setenv KUBERNETES_SERVICE_PORT "${hostport##*:}"
+  --setenv POD_NAME aws-ecr-cred-helper-image-e2e --setenv POD_NAMESPACE kube-system
+  --setenv HTTP_PORT "$http_port" --setenv LOG_FORMAT json --setenv AWS_ENDPOINT_URL "$MOTO_ENDPOINT"
+)
+# pod ARGS...: the image's entrypoint with ARGS, in the foreground.
+pod() { bwrap "${pod_args[@]}" /usr/local/bin/aws-ecr-cred-helper "$@"; }
+# helper_pid: the helper process inside the sandbox of $run_pid (bwrap's descendant), as the host sees it.
+helper_pid() {
+  local pids=("$run_pid") pid children
+  while [ ${#pids[@]} -gt 0 ]; do
+    pid=${pids[0]}
+    pids=("${pids[@]:1}")
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = aws-ecr-cred-he ] && { echo "$pid"; return 0; }
+    mapfile -t children < <(cat "/proc/$pid/task/"*/children 2>/dev/null | tr ' ' '\n' | grep .)
+    pids+=("${children[@]}")
+  done
+  return 1
 }
 
 verify() {
@@ -129,7 +142,9 @@ result $rc "image: sync (in-cluster config, read-only root, uid 1000, hardened R
 verify default team-a
 result $? "image: secrets planted in default and team-a"
 
-pod > "$work/run.out" 2>&1 &
+# In the background, bwrap itself must be our child (not a subshell), so that it can be waited for.
+pod_run() { exec bwrap "${pod_args[@]}" /usr/local/bin/aws-ecr-cred-helper; }
+pod_run > "$work/run.out" 2>&1 &
 run_pid=$!
 code() { curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port$1" 2>/dev/null || true; }
 ready=1
@@ -143,11 +158,16 @@ for path in /healthz /metrics; do
   got=$(code "$path")
   if [ "$got" = 200 ]; then result 0 "image: $path 200"; else result 1 "image: $path 200 (got $got)"; fi
 done
-kill -TERM "$run_pid"
+# SIGTERM to the helper itself (as the kubelet's runtime sends it to the container's process).
 stopped=1
-for _ in $(seq 1 100); do kill -0 "$run_pid" 2>/dev/null || { stopped=0; break; }; sleep 0.2; done
-result $stopped "image: stops on SIGTERM"
-run_pid=
+if pid=$(helper_pid); then
+  kill -TERM "$pid"
+  for _ in $(seq 1 100); do kill -0 "$run_pid" 2>/dev/null || { stopped=0; break; }; sleep 0.2; done
+else
+  echo "     could not find the helper process under bwrap $run_pid"
+fi
+result $stopped "image: the helper exits on SIGTERM"
+if [ "$stopped" = 0 ]; then wait "$run_pid" 2>/dev/null; run_pid=; fi
 if grep -qiE 'read-only|permission denied' "$work/run.out" "$work/sync.out"; then
   grep -iE 'read-only|permission denied' "$work/run.out" "$work/sync.out" | head -3 | sed 's/^/     /'
   result 1 "image: no write to the read-only root or permission error"
