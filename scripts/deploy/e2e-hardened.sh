@@ -10,7 +10,7 @@
 # Also: the original ClusterRole (original-compatible overlay) still works; the all-namespaces overlay
 # (NAMESPACES="*", namespace list/watch) reaches every namespace; `run` serves probes and metrics; the
 # Helm chart's RBAC generated for every feature (ci/all-features-values.yaml) is enough for sync (globs,
-# selector, two regions, ServiceAccount patching) and for `cleanup`.
+# selector, two regions, ServiceAccount patching), for `run` with leader election (the Lease) and `cleanup`.
 #
 #   scripts/deploy/e2e-hardened.sh
 #   HELPER_BIN=... KUBE_TEST_SERVER_BIN=... scripts/deploy/e2e-hardened.sh   # prebuilt binaries
@@ -319,6 +319,35 @@ verify "${helm_selected[@]}"; result $? "helm RBAC: secret in ${helm_selected[*]
 refs="$(pull_secrets team-a default) | $(pull_secrets team-b builder)"
 if [[ " $refs " == *" $secret_name "*" $secret_name "* ]]; then sa_rc=0; else sa_rc=1; echo "     imagePullSecrets: $refs"; fi
 result $sa_rc "helm RBAC: ServiceAccounts team-a/default and team-b/builder reference the secret"
+# Two replicas in the chart mean LEADER_ELECTION=true: the controller must take the Lease with the chart's
+# Role (create, get/update on the lease name) and serve.
+echo "== helm all-features: run with leader election" >&2
+(
+  set -a
+  # shellcheck disable=SC1090,SC1091
+  source "$work/helm.env"
+  set +a
+  HTTP_PORT=$port POD_NAME=aws-ecr-cred-helper-leader POD_NAMESPACE=kube-system AWS_ENDPOINT_URL=$MOTO_ENDPOINT \
+    exec "$HELPER_BIN" --config-dir "$work/config" --aws-config-dir "$work/config-aws" --kubeconfig "$work/kubeconfig-helm"
+) > "$work/run-helm.log" 2>&1 &
+run_pid=$!
+grep -q '^LEADER_ELECTION=true' "$work/helm.env"; result $? "helm RBAC: the chart turned leader election on"
+holder() {
+  curl -fsS --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" \
+    "$url/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/aws-ecr-cred-helper" 2>/dev/null |
+    "$TEST_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["spec"].get("holderIdentity",""))' 2>/dev/null
+}
+leads() { [ "$(holder)" = aws-ecr-cred-helper-leader ] && ready; }
+wait_for 60 leads; result $? "helm RBAC: the controller holds the Lease kube-system/aws-ecr-cred-helper and is ready"
+kill -TERM "$run_pid" 2>/dev/null
+wait_for 20 wait_for_exit || kill -KILL "$run_pid" 2>/dev/null
+wait "$run_pid" 2>/dev/null
+if grep -qiE 'forbidden|403' "$work/run-helm.log"; then
+  grep -iE 'forbidden|403' "$work/run-helm.log" | head -5 | sed 's/^/     /'
+  result 1 "helm RBAC: no RBAC refusal in the leader's log"
+else
+  result 0 "helm RBAC: no RBAC refusal in the leader's log"
+fi
 (
   set -a
   # shellcheck disable=SC1090,SC1091
