@@ -50,6 +50,7 @@ final class KubeAPI: Sendable {
     }
 
     private func respond(_ request: HTTPRequestData, route: Route, record: inout RecordedRequest) async -> HTTPReply {
+        record.user = authenticate(request)?.name
         for fault in faults.take(method: request.method, target: request.target) {
             switch fault {
             case .delay(let duration): try? await Task.sleep(for: duration)

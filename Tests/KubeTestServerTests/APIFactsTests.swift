@@ -9,6 +9,7 @@ struct APIFact: Sendable, CustomTestStringConvertible {
         case originalHelper
         case originalWithoutCreate
         case everyVerbLimitedToName
+        case secretsEditor
         case invalidToken
     }
 
@@ -31,6 +32,7 @@ struct APIFact: Sendable, CustomTestStringConvertible {
         case .originalHelper, .invalidToken: PolicyRule.originalHelperRole()
         case .originalWithoutCreate:
             [PolicyRule(resources: ["secrets"], verbs: ["get", "patch", "watch", "list"], resourceNames: ["registry-aws-ecr"])]
+        case .secretsEditor: [PolicyRule(resources: ["secrets"], verbs: ["*"])]
         case .everyVerbLimitedToName:
             [
                 PolicyRule(
@@ -144,12 +146,13 @@ let validationFacts: [APIFact] = [
         testDescription: "apply without fieldManager is BadRequest", method: .PATCH, path: secretPath,
         contentType: applyContentType, body: secretJSON("registry-aws-ecr"), status: 400, reason: "BadRequest"),
     APIFact(
-        testDescription: "PUT with a stale resourceVersion is a Conflict", existing: ["registry-aws-ecr"], method: .PUT,
+        testDescription: "PUT with a stale resourceVersion is a Conflict", role: .secretsEditor,
+        existing: ["registry-aws-ecr"], method: .PUT,
         path: secretPath,
         body: #"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"registry-aws-ecr","resourceVersion":"1"}}"#,
         status: 409, reason: "Conflict", messageContains: "the object has been modified"),
     APIFact(
-        testDescription: "PUT of a missing object is NotFound", method: .PUT, path: secretPath,
+        testDescription: "PUT of a missing object is NotFound", role: .secretsEditor, method: .PUT, path: secretPath,
         body: secretJSON("registry-aws-ecr"), status: 404, reason: "NotFound"),
 ]
 

@@ -41,6 +41,27 @@ struct DiscoveryAndAdminTests {
         }
     }
 
+    @Test("plain HTTP mode, for debugging")
+    func plainHTTP() async throws {
+        try await withServer(KubeTestServerConfiguration(tls: false)) { server, client async throws in
+            #expect(server.url.hasPrefix("http://127.0.0.1:"))
+            #expect(server.caPEM.isEmpty)
+            #expect(try await client.send(.GET, "/api/v1/namespaces/default", token: server.adminToken).status == 200)
+        }
+    }
+
+    @Test("a given serving certificate and CA are used instead of generated ones")
+    func givenCertificate() async throws {
+        let first = try await KubeTestServer.start()
+        let configuration = KubeTestServerConfiguration(
+            certificatePEM: first.certificatePEM, keyPEM: first.keyPEM, caPEM: first.caPEM)
+        try await first.stop()
+        try await withServer(configuration) { server, client async throws in
+            #expect(server.caPEM == first.caPEM)
+            #expect(try await client.send(.GET, "/version", token: server.adminToken).status == 200)
+        }
+    }
+
     @Test("SelfSubjectAccessReview evaluates the caller's rules")
     func accessReview() async throws {
         let configuration = KubeTestServerConfiguration(

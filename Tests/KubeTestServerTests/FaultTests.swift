@@ -1,6 +1,8 @@
 import AsyncHTTPClient
 import KubeTestServer
+import NIOCore
 import NIOHTTP1
+import NIOPosix
 import TestSupport
 import Testing
 
@@ -77,6 +79,18 @@ struct FaultTests {
         }
     }
 
+    @Test("closeWatches(dropConnections:) cuts the watch connections mid-response")
+    func dropWatches() async throws {
+        try await withServer { server, client async throws in
+            let watch = try await client.watch("/api/v1/namespaces/default/secrets?watch=1", token: server.adminToken)
+            try await eventually("the watch is open") { await server.openWatchCount == 1 }
+            await server.closeWatches(dropConnections: true)
+            try await eventually("the stream ends") { watch.finished }
+            #expect(await server.openWatchCount == 0)
+            #expect(try await client.send(.GET, "/version", token: server.adminToken).status == 200)
+        }
+    }
+
     @Test("restart keeps the port, the CA and the data; open watches are cut")
     func restart() async throws {
         try await withServer { server, client async throws in
@@ -96,8 +110,11 @@ struct FaultTests {
     func stopped() async throws {
         try await withServer { server, client async throws in
             try await server.stop()
+            // A plain connect, so the refusal shows at once (an HTTP client would retry until its deadline).
             await #expect(throws: (any Error).self) {
-                _ = try await client.send(.GET, "/version", token: server.adminToken)
+                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                    .connect(host: "127.0.0.1", port: server.port).get()
+                try await channel.close()
             }
             try await server.restart()
             #expect(try await client.send(.GET, "/version", token: server.adminToken).status == 200)
