@@ -20,7 +20,7 @@ struct CleanupCommand: AsyncParsableCommand {
         let runtime = try Runtime.make(settings, logging)
         let values = runtime.settings.rawValues().0
         let secretName = values[HelperSettings.Key.secretName]?.trimmed ?? HelperSettings.defaultSecretName
-        let accounts = (try? runtime.settings.load().serviceAccounts) ?? []
+        let accounts = Self.serviceAccounts(values)
         var failures = 0
         do {
             let list = try await runtime.kube.list(Secret.self, namespace: nil, fieldSelector: "metadata.name=\(secretName)")
@@ -50,5 +50,15 @@ struct CleanupCommand: AsyncParsableCommand {
         }
         await runtime.shutdown()
         if failures > 0 { throw ExitCode(1) }
+    }
+
+    /// The ServiceAccounts whose entry to remove, from the raw settings rather than the validated ones:
+    /// uninstall often happens after the AWS credentials are gone, and cleanup needs none of them.
+    static func serviceAccounts(_ values: SettingValues) -> [String] {
+        typealias K = HelperSettings.Key
+        let enabled = values[K.patchServiceAccounts]?.trimmed.lowercased() ?? ""
+        guard ["true", "1", "yes", "on"].contains(enabled) else { return [] }
+        let names = (values[K.serviceAccounts]?.raw ?? "").split { $0 == "," || $0.isWhitespace }.map(String.init)
+        return names.isEmpty ? ["default"] : names
     }
 }
