@@ -33,10 +33,10 @@ public struct DesiredSecret: Sendable, Hashable {
         self.login = login
         self.dockerConfigJSON = Self.dockerConfig(for: login.credentials)
         var annotations = [
-            Self.refreshedAtAnnotation: Timestamps.rfc3339(login.fetchedAt),
+            Self.refreshedAtAnnotation: KubeTime.time(login.fetchedAt),
             Self.registriesAnnotation: login.credentials.map(\.host).joined(separator: ","),
         ]
-        if let expiry = login.earliestExpiry { annotations[Self.expiresAtAnnotation] = Timestamps.rfc3339(expiry) }
+        if let expiry = login.earliestExpiry { annotations[Self.expiresAtAnnotation] = KubeTime.time(expiry) }
         self.annotations = annotations
     }
 

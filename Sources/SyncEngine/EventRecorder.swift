@@ -24,7 +24,7 @@ public actor EventRecorder {
 
     public func record(reason: String, message: String, warning: Bool) async {
         guard !disabled else { return }
-        let now = Timestamps.rfc3339(Date())
+        let now = KubeTime.time(Date())
         let suffix = String(UInt64.random(in: 0..<UInt64.max), radix: 36)
         let event = Event(
             metadata: ObjectMeta(name: "\(podName).\(suffix)", namespace: podNamespace),

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import KubeClient
 
 /// What the helper knows about its own health, for `/readyz`, `/healthz`, `status` and logs.
 public actor HelperStatus {
@@ -36,7 +37,7 @@ public actor HelperStatus {
             return (false, snapshot.lastError.map { "no successful sync yet: \($0)" } ?? "no successful sync yet")
         }
         if login.hasExpired(at: now) {
-            return (false, "a managed token expired at \(login.earliestExpiry.map(Timestamps.rfc3339) ?? "?") and refreshing has failed since: \(snapshot.lastError ?? "unknown error")")
+            return (false, "a managed token expired at \(login.earliestExpiry.map { KubeTime.time($0) } ?? "?") and refreshing has failed since: \(snapshot.lastError ?? "unknown error")")
         }
         return (true, "ok")
     }

@@ -295,8 +295,8 @@ public actor SyncController {
             "written": "\(report.written)",
             "unchanged": "\(report.unchanged)",
         ]
-        if let next { metadata["next_refresh"] = "\(Timestamps.rfc3339(next))" }
-        if let expiry = report.login?.earliestExpiry { metadata["token_expires"] = "\(Timestamps.rfc3339(expiry))" }
+        if let next { metadata["next_refresh"] = "\(KubeTime.time(next))" }
+        if let expiry = report.login?.earliestExpiry { metadata["token_expires"] = "\(KubeTime.time(expiry))" }
         if report.allSucceeded {
             logger.info("sync complete", metadata: metadata)
         } else {

@@ -116,7 +116,7 @@ import Testing
         (4_102_444_799, "2099-12-31T23:59:59Z"),
     ])
     func timestamps(_ seconds: Double, _ expected: String) {
-        #expect(Timestamps.rfc3339(Date(timeIntervalSince1970: seconds)) == expected)
+        #expect(KubeTime.time(Date(timeIntervalSince1970: seconds)) == expected)
     }
 }
 
