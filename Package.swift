@@ -134,6 +134,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "ReliabilityTests",
+            dependencies: ["SyncEngine", "KubeClient", "AWSClient", "KubeTestServer", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "KubeTestServerTests",
             dependencies: ["KubeTestServer", "TestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             swiftSettings: strict
