@@ -17,6 +17,9 @@ public struct KubeConfiguration: Sendable, CustomStringConvertible {
     public var insecureSkipTLSVerify: Bool
     /// How long a token read from a file is used before the file is read again.
     public var tokenRefreshInterval: Duration = .seconds(60)
+    /// How long to keep trying to open a connection (TCP and TLS, retried within this time) before a
+    /// request fails with `KubeTransportError`.
+    public var connectTimeout: Duration = .seconds(10)
     /// Where this configuration came from, for logs: `in-cluster`, `kubeconfig /path (context x)`.
     public var origin: String = "explicit"
 

@@ -43,7 +43,7 @@ public final class KubernetesClient: Sendable {
             throw KubeConfigurationError("API server address \"\(configuration.server)\" must start with https:// or http://")
         }
         self.server = server
-        self.requestTimeout = .nanoseconds(Int64(requestTimeout.components.seconds) * 1_000_000_000 + requestTimeout.components.attoseconds / 1_000_000_000)
+        self.requestTimeout = Self.timeAmount(requestTimeout)
 
         switch configuration.auth {
         case .bearerToken(let token): tokenSource = BearerTokenSource(origin: .fixed(token))
@@ -82,7 +82,7 @@ public final class KubernetesClient: Sendable {
 
         var httpConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls,
-            timeout: .init(connect: .seconds(10)),
+            timeout: .init(connect: Self.timeAmount(configuration.connectTimeout)),
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, maxConcurrentConnections))
         )
         httpConfiguration.httpVersion = .automatic
@@ -208,6 +208,10 @@ public final class KubernetesClient: Sendable {
     }
 
     // MARK: - Helpers
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
 
     static func namespace<R: KubeResource>(of object: R, verb: String) throws -> String? {
         guard R.isNamespaced else { return nil }

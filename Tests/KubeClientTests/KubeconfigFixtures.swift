@@ -197,8 +197,8 @@ enum KubeconfigFixtures {
 
         """
 
-    /// Windows line endings and a byte-order mark.
-    static let crlf = "\u{FEFF}apiVersion: v1\r\nclusters:\r\n- cluster:\r\n    server: https://10.0.0.1:6443\r\n  name: c\r\ncurrent-context: x\r\n"
+    /// Windows line endings.
+    static let crlf = "apiVersion: v1\r\nclusters:\r\n- cluster:\r\n    server: https://10.0.0.1:6443\r\n  name: c\r\ncurrent-context: x\r\n"
 
     static let all: [(name: String, text: String)] = [
         ("kind", kind), ("k3s", k3s), ("minikube", minikube), ("handEdited", handEdited), ("json", json), ("exec", exec), ("crlf", crlf),

@@ -98,6 +98,13 @@ import Yams
         }
     }
 
+    /// Yams itself refuses a byte-order mark, so this one is checked against the same text without it.
+    @Test func skipsAByteOrderMark() throws {
+        let withMark = try #require(try YAMLReader.parse("\u{FEFF}" + KubeconfigFixtures.kind))
+        let without = try #require(try YAMLReader.parse(KubeconfigFixtures.kind))
+        #expect(withMark == without)
+    }
+
     @Test func emptyDocumentsHaveNoNode() throws {
         #expect(try YAMLReader.parse("") == nil)
         #expect(try YAMLReader.parse("# only a comment\n\n") == nil)

@@ -1,0 +1,129 @@
+import KubeTestServer
+import Logging
+import Synchronization
+import Testing
+import TestSupport
+
+@testable import KubeClient
+
+@Suite struct LeaderElectionTests {
+    /// Runs an elector in a task and records its leadership callbacks.
+    final class Candidate: Sendable {
+        let elector: LeaderElector
+        let started = Mutex(0)
+        let stopped = Mutex(0)
+        let leaderWorkCancelled = Mutex(false)
+        private let task = Mutex<Task<Void, Never>?>(nil)
+
+        init(client: KubernetesClient, identity: String, leaseDuration: Duration, releaseOnCancel: Bool = true, logger: Logger) {
+            elector = LeaderElector(
+                client: client,
+                configuration: LeaderElectionConfiguration(
+                    leaseName: "cred-helper", namespace: "kube-system", identity: identity,
+                    leaseDuration: leaseDuration, renewDeadline: .milliseconds(600), retryPeriod: .milliseconds(100),
+                    releaseOnCancel: releaseOnCancel
+                ),
+                logger: logger
+            )
+        }
+
+        func start() {
+            let running = Task { [self] in
+                await elector.run(
+                    onStartedLeading: { [self] in
+                        started.withLock { $0 += 1 }
+                        // Leader work runs until leadership ends.
+                        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+                        leaderWorkCancelled.withLock { $0 = true }
+                    },
+                    onStoppedLeading: { [self] in stopped.withLock { $0 += 1 } }
+                )
+            }
+            task.withLock { $0 = running }
+        }
+
+        func cancel() async {
+            let running = task.withLock { $0 }
+            running?.cancel()
+            await running?.value
+        }
+
+        var isLeader: Bool { get async { await elector.isLeader } }
+    }
+
+    @Test func oneLeadsAndReleaseHandsOverAtOnce() async throws {
+        try await LiveCluster.run { cluster in
+            try await cluster.withClient { client in
+                // A lease long enough that only a release (not expiry) can explain a quick hand-over.
+                let a = Candidate(client: client, identity: "pod-a", leaseDuration: .seconds(60), logger: cluster.logger)
+                let b = Candidate(client: client, identity: "pod-b", leaseDuration: .seconds(60), logger: cluster.logger)
+                a.start()
+                try await eventually("pod-a to lead") { await a.isLeader }
+                b.start()
+                try await eventually("pod-b to be trying") {
+                    await cluster.server.requests().contains { $0.resource == "leases" && $0.user != nil && $0.status == 200 && $0.verb == "get" }
+                }
+                #expect(await !b.isLeader)
+                let lease = await cluster.server.object("leases", namespace: "kube-system", name: "cred-helper")
+                #expect(lease?["spec"]?["holderIdentity"]?.stringValue == "pod-a")
+
+                let leadership = await b.elector.leadershipChanges()
+                let changes = Recorder(leadership)
+                defer { changes.stop() }
+
+                await a.elector.release()
+                #expect(await !a.isLeader)
+                try await eventually("pod-a's leader work to be cancelled") { a.leaderWorkCancelled.withLock { $0 } }
+                #expect(a.stopped.withLock { $0 } == 1)
+                try await eventually("pod-b to take over after the release") { await b.isLeader }
+                try await eventually("pod-b's leadership stream to report it") { changes.all == [false, true] }
+                let taken = await cluster.server.object("leases", namespace: "kube-system", name: "cred-helper")
+                #expect(taken?["spec"]?["holderIdentity"]?.stringValue == "pod-b")
+                #expect(taken?["spec"]?["leaseTransitions"]?.intValue == 1)
+
+                await a.cancel()
+                await b.cancel()
+                // Cancelling the leader releases the lease.
+                let released = await cluster.server.object("leases", namespace: "kube-system", name: "cred-helper")
+                #expect(released?["spec"]?["holderIdentity"]?.stringValue == "")
+                #expect(b.stopped.withLock { $0 } == 1)
+            }
+        }
+    }
+
+    @Test func anotherTakesOverWhenTheLeaderStopsRenewing() async throws {
+        try await LiveCluster.run { cluster in
+            try await cluster.withClient { client in
+                let a = Candidate(client: client, identity: "pod-a", leaseDuration: .seconds(1), releaseOnCancel: false, logger: cluster.logger)
+                let b = Candidate(client: client, identity: "pod-b", leaseDuration: .seconds(1), logger: cluster.logger)
+                a.start()
+                try await eventually("pod-a to lead") { await a.isLeader }
+                b.start()
+                // pod-a vanishes without releasing (a crash, a partition).
+                await a.cancel()
+                #expect(a.stopped.withLock { $0 } == 1)
+                let orphaned = await cluster.server.object("leases", namespace: "kube-system", name: "cred-helper")
+                #expect(orphaned?["spec"]?["holderIdentity"]?.stringValue == "pod-a")
+                try await eventually("pod-b to take over once the lease expired") { await b.isLeader }
+                await b.cancel()
+            }
+        }
+    }
+
+    @Test func leaderStepsDownWhenRenewalsFail() async throws {
+        try await LiveCluster.run { cluster in
+            try await cluster.withClient { client in
+                let a = Candidate(client: client, identity: "pod-a", leaseDuration: .seconds(2), logger: cluster.logger)
+                a.start()
+                try await eventually("pod-a to lead") { await a.isLeader }
+                await cluster.server.inject(FaultRule(pathContains: "/leases", fault: .status(503)))
+                try await eventually("pod-a to step down after the renew deadline") { await !a.isLeader }
+                #expect(a.stopped.withLock { $0 } == 1)
+                await cluster.server.clearFaults()
+                try await eventually("pod-a to lead again") { await a.isLeader }
+                #expect(a.started.withLock { $0 } == 2)
+                await a.cancel()
+            }
+        }
+    }
+}
