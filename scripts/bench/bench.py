@@ -1,0 +1,430 @@
+"""Benchmark driver for aws-ecr-cred-helper (run it through scripts/bench.sh, which builds the release
+binaries, starts moto and passes the paths).
+
+Scenarios: fan-out (sync into N namespaces vs an independent wrk floor), steady state (a second sync, a
+resync in `run`), reaction (new namespace / deleted secret -> secret present, seen by a watch), footprint
+(peak RSS idle with 10 namespaces and watching thousands, stripped binary size) and startup.
+Results: a markdown block written between markers into the output file (analysis outside the markers is
+kept) and a JSON file beside the work folder.
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from awsproxy import CountingProxy  # noqa: E402
+from floor import run_floor  # noqa: E402
+from helper import Helper  # noqa: E402
+from kube import SecretWatch  # noqa: E402
+from targets import SECRET_NAME, RealCluster, StandIn  # noqa: E402
+
+def log(message):
+    print("[bench %s] %s" % (time.strftime("%H:%M:%S"), message), file=sys.stderr, flush=True)
+
+
+def percentile(values, p):
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * p // 100))
+    return ordered[int(rank) - 1]
+
+
+def count_requests(requests):
+    if requests is None:
+        return None
+    counts = {"apply": 0, "apply_created": 0, "other_writes": 0, "reads": 0, "errors": 0, "detail": {}}
+    per_namespace = {}
+    for r in requests:
+        if r["method"] == "PATCH":
+            per_namespace[r.get("namespace")] = per_namespace.get(r.get("namespace"), 0) + 1
+        key = "%s %s %s" % (r["method"], r.get("verb", ""), r.get("resource", ""))
+        counts["detail"][key] = counts["detail"].get(key, 0) + 1
+        if r["status"] >= 400 or r["status"] == 0:
+            counts["errors"] += 1
+        if r["method"] == "PATCH" and (r.get("contentType") or "").startswith("application/apply-patch"):
+            counts["apply"] += 1
+            if r["status"] == 201:
+                counts["apply_created"] += 1
+        elif r["method"] in ("POST", "PUT", "PATCH", "DELETE"):
+            counts["other_writes"] += 1
+        else:
+            counts["reads"] += 1
+    repeated = sorted(ns for ns, n in per_namespace.items() if n > 1)
+    counts["namespaces_written_twice"] = len(repeated)
+    counts["namespaces_written_twice_sample"] = repeated[:5]
+    return counts
+
+
+def apply_body_template(kube, namespace):
+    """The Secret the helper wrote, as an apply body with the namespace left as a placeholder."""
+    secret = kube.get("/api/v1/namespaces/%s/secrets/%s" % (namespace, SECRET_NAME))
+    meta = secret["metadata"]
+    body = {
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": SECRET_NAME, "namespace": "@@NS@@", "labels": meta.get("labels", {}),
+                     "annotations": meta.get("annotations", {})},
+        "type": secret["type"], "data": secret["data"],
+    }
+    return json.dumps(body, separators=(",", ":"))
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.workdir = tempfile.mkdtemp(prefix="ecr-helper-bench.")
+        self.proxy = CountingProxy(os.environ["MOTO_ENDPOINT"])
+        if args.kubeconfig:
+            self.target = RealCluster(args.kubeconfig, args.context, args.prefix, self.workdir)
+        else:
+            self.target = StandIn(os.path.join(args.bin_dir, "kube-test-server"), self.workdir)
+        self.helper = Helper(os.path.join(args.bin_dir, "aws-ecr-cred-helper"), self.target, self.proxy.url,
+                             os.environ["MOTO_FIXTURE"], self.workdir)
+        self.results = {"started": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), "quick": args.quick}
+        self.body_template = None
+        self.problems = []
+
+    def check(self, ok, message):
+        if not ok:
+            self.problems.append(message)
+            log("CHECK FAILED: " + message)
+
+    def prewarm_moto(self):
+        """moto imports its ECR backend on the first call; do that before anything is timed."""
+        import boto3
+        with open(os.environ["MOTO_FIXTURE"]) as f:
+            fixture = json.load(f)
+        client = boto3.client("ecr", endpoint_url=os.environ["MOTO_ENDPOINT"], region_name=fixture["region"],
+                              aws_access_key_id=fixture["allowed"]["accessKeyId"],
+                              aws_secret_access_key=fixture["allowed"]["secretAccessKey"])
+        started = time.monotonic()
+        client.get_authorization_token()
+        self.results["moto_first_call_s"] = time.monotonic() - started
+        started = time.monotonic()
+        client.get_authorization_token()
+        self.results["moto_warm_call_s"] = time.monotonic() - started
+
+    # ---------------------------------------------------------------- fan-out and steady state (sync)
+
+    def calibrate_floor(self):
+        size = min(self.args.calibration_size, max(self.args.sizes))
+        levels = {}
+        for concurrency in self.args.floor_concurrency:
+            for _ in range(self.args.calibration_reps):
+                batch = self.target.fresh(size, "cal")
+                result = run_floor(self.target.url, self.target.helper_token, batch.names, self.body_template,
+                                   SECRET_NAME, concurrency, self.workdir)
+                levels.setdefault(concurrency, []).append(result["total"])
+        best = min(levels, key=lambda c: statistics.median(levels[c]))
+        self.results["calibration"] = {"size": size, "levels": levels, "best": best}
+        log("floor calibration at N=%d: %s -> best concurrency %d" % (
+            size, ", ".join("c=%d %.3fs" % (c, statistics.median(v)) for c, v in levels.items()), best))
+        return best
+
+    def fanout(self):
+        sizes = self.args.sizes
+        # One small sync first, to have the helper's real Secret as the floor's body.
+        batch = self.target.fresh(1, "body")
+        self.helper.sync(batch.names)
+        self.body_template = apply_body_template(self.target.kube, batch.names[0])
+        best = self.calibrate_floor() if self.target.helper_token else None
+        rows = {n: [] for n in sizes}
+        for rep in range(max(self.args.reps_for(n) for n in sizes)):
+            for n in sizes:
+                if rep >= self.args.reps_for(n):
+                    continue
+                rows[n].append(self.fanout_once(n, best))
+                r = rows[n][-1]
+                log("fan-out N=%d rep %d: helper %.3fs (AWS %.3fs) floor %s  applies %s  2nd sync applies %s" % (
+                    n, rep + 1, r["helper"]["wall"], r["aws_seconds"],
+                    "%.3fs" % r["floor"]["total"] if r["floor"] else "n/a", r["requests"] and r["requests"]["apply"],
+                    r["second_requests"] and r["second_requests"]["apply"]))
+        self.results["fanout"] = rows
+
+    def fanout_once(self, n, floor_concurrency):
+        target, proxy = self.target, self.proxy
+        batch = target.fresh(n, "fan")
+        target.reset_requests()
+        proxy.reset()
+        cpu0 = target.cpu()
+        first = self.helper.sync(batch.names)
+        cpu1 = target.cpu()
+        requests = count_requests(target.requests())
+        calls = proxy.snapshot()
+        self.check(first["exit"] == 0, "sync N=%d exited %s (%s)" % (n, first["exit"], first["log"]))
+        self.check(first["outcomes"].get("written") == n, "sync N=%d outcomes %s" % (n, first["outcomes"]))
+        if requests:
+            self.check(requests["apply"] == n, "sync N=%d sent %d applies" % (n, requests["apply"]))
+        ecr_calls = [c for c in calls if c.action == "GetAuthorizationToken"]
+        self.check(len(ecr_calls) == 1 and len(calls) == 1, "sync N=%d made AWS calls %s" % (n, [c.action for c in calls]))
+
+        target.reset_requests()
+        proxy.reset()
+        second = self.helper.sync(batch.names)
+        second_requests = count_requests(target.requests())
+        self.check(second["outcomes"].get("unchanged") == n, "second sync N=%d outcomes %s" % (n, second["outcomes"]))
+        if second_requests:
+            self.check(second_requests["apply"] == 0, "second sync N=%d sent %d applies" % (n, second_requests["apply"]))
+
+        floor = None
+        if floor_concurrency:
+            fbatch = target.fresh(n, "floor")
+            target.reset_requests()
+            fcpu0 = target.cpu()
+            floor = run_floor(target.url, target.helper_token, fbatch.names, self.body_template, SECRET_NAME,
+                              floor_concurrency, self.workdir)
+            fcpu1 = target.cpu()
+            floor["server_cpu"] = (fcpu1 - fcpu0) if fcpu0 is not None else None
+            freq = count_requests(target.requests())
+            floor["applies_created"] = freq["apply_created"] if freq else None
+            self.check(floor["bad"] == 0, "floor N=%d had %d non-2xx answers" % (n, floor["bad"]))
+            if freq:
+                self.check(freq["apply_created"] == n, "floor N=%d created %d secrets" % (n, freq["apply_created"]))
+        return {
+            "helper": first, "second": second, "requests": requests, "second_requests": second_requests,
+            "aws_calls": len(calls), "aws_seconds": sum(c.seconds for c in ecr_calls),
+            "server_cpu": (cpu1 - cpu0) if cpu0 is not None else None, "floor": floor,
+        }
+
+    # ---------------------------------------------------------------- startup
+
+    def startup(self):
+        rows = []
+        for _ in range(self.args.startup_reps):
+            batch = self.target.fresh(1, "start")
+            listing = self.target.kube.get("/api/v1/secrets?fieldSelector=metadata.name=" + SECRET_NAME)
+            watch = SecretWatch(self.target.admin, SECRET_NAME, listing["metadata"].get("resourceVersion"))
+            seen = watch.waiter(batch.names[0])
+            self.proxy.reset()
+            running = self.helper.start_run(batch.names)
+            try:
+                ok = seen.wait(60)
+                self.check(ok, "startup: no secret within 60 s; log: %s" % running.tail())
+                calls = [c for c in self.proxy.snapshot() if c.action == "GetAuthorizationToken"]
+                if ok and calls:
+                    raw = seen.at - running.spawned
+                    rows.append({"raw": raw, "aws": calls[0].seconds, "adjusted": raw - calls[0].seconds,
+                                 "aws_started_after": calls[0].started - running.spawned})
+                    log("startup: first secret after %.1f ms (AWS call %.1f ms, started %.1f ms after spawn)" % (
+                        raw * 1e3, calls[0].seconds * 1e3, (calls[0].started - running.spawned) * 1e3))
+            finally:
+                stopped = running.stop()
+                watch.close()
+            if rows:
+                rows[-1]["sigterm_to_exit"] = stopped
+        self.results["startup"] = rows
+
+    # ---------------------------------------------------------------- footprint and steady state (run)
+
+    def idle_run(self):
+        rows = []
+        for _ in range(self.args.idle_reps):
+            batch = self.target.fresh(10, "idle")
+            self.target.reset_requests()
+            self.proxy.reset()
+            running = self.helper.start_run(batch.names, {"RESYNC_INTERVAL": "2s"})
+            try:
+                first = running.wait_log("sync complete", 1) - running.spawned
+                running.wait_log("sync complete", 3, timeout=30)
+                memory = running.memory()
+                hwm, rss = memory["VmHWM"], memory["VmRSS"]
+                requests = count_requests(self.target.requests())
+                calls = self.proxy.snapshot()
+                rows.append({"first_sync": first, "hwm_kb": hwm, "rss_kb": rss, "anon_kb": memory.get("RssAnon"),
+                             "file_kb": memory.get("RssFile"), "requests": requests, "aws_calls": len(calls)})
+                if requests:
+                    self.check(requests["apply"] == 10, "run with 10 namespaces: %d applies after 2 resyncs" % requests["apply"])
+                self.check(len(calls) == 1, "run with 10 namespaces: %d AWS calls after 2 resyncs" % len(calls))
+                log("idle run (10 ns, 2 resyncs): VmHWM %d kB VmRSS %d kB, applies %s, AWS calls %d" % (
+                    hwm, rss, requests and requests["apply"], len(calls)))
+            finally:
+                stopped = running.stop()
+            if rows:
+                rows[-1]["sigterm_to_exit"] = stopped
+        self.results["idle"] = rows
+
+    # ---------------------------------------------------------------- watching many namespaces + reaction
+
+    def watching(self):
+        size, events = self.args.watch_size, self.args.events
+        rows = []
+        for _ in range(self.args.watch_reps):
+            batch = self.target.fresh(size, "watch")
+            self.target.reset_requests()
+            self.proxy.reset()
+            running = self.helper.start_run(batch.pattern)
+            try:
+                first = running.wait_log("sync complete", 1, timeout=300) - running.spawned
+                time.sleep(2)
+                memory = running.memory()
+                hwm, rss = memory["VmHWM"], memory["VmRSS"]
+                requests = count_requests(self.target.requests())
+                if requests:
+                    self.check(requests["apply"] == size, "run over %d namespaces sent %d applies" % (size, requests["apply"]))
+                listing = self.target.kube.get("/api/v1/secrets?fieldSelector=metadata.name=" + SECRET_NAME)
+                watch = SecretWatch(self.target.admin, SECRET_NAME, listing["metadata"].get("resourceVersion"))
+                created = self.react(watch, [batch.name(size + i) for i in range(events)], "create")
+                deleted = self.react(watch, [batch.name(i) for i in range(events)], "delete")
+                watch.close()
+                after_memory = running.memory()
+                hwm_after, rss_after = after_memory["VmHWM"], after_memory["VmRSS"]
+                after = count_requests(self.target.requests())
+                calls = self.proxy.snapshot()
+                row = {"size": size, "first_sync": first, "hwm_kb": hwm, "rss_kb": rss, "hwm_after_kb": hwm_after,
+                       "rss_after_kb": rss_after, "anon_kb": memory.get("RssAnon"), "file_kb": memory.get("RssFile"),
+                       "requests": requests, "requests_after": after, "aws_calls": len(calls),
+                       "create": created, "delete": deleted}
+                rows.append(row)
+                if after:
+                    self.check(after["apply"] == size + 2 * events,
+                               "reaction: %d applies for %d namespaces + %d events" % (after["apply"], size, 2 * events))
+                log("watching %d: first sync %.2fs, VmHWM %d kB (after events %d kB); create p50 %.1f p99 %.1f ms; "
+                    "delete p50 %.1f p99 %.1f ms; applies %s" % (
+                        size, first, hwm, hwm_after, created["p50"] * 1e3, created["p99"] * 1e3,
+                        deleted["p50"] * 1e3, deleted["p99"] * 1e3, after and after["apply"]))
+            finally:
+                stopped = running.stop()
+            if rows:
+                rows[-1]["sigterm_to_exit"] = stopped
+        self.results["watch"] = rows
+
+    def react(self, watch, names, kind):
+        latencies, missed = [], 0
+        kube = self.target.kube
+        if kind == "create" and not self.target.is_standin:
+            self.target.created.extend(names)
+        for name in names:
+            seen = watch.waiter(name, ("ADDED",))
+            if kind == "create":
+                kube.request("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+            else:
+                kube.request("DELETE", "/api/v1/namespaces/%s/secrets/%s" % (name, SECRET_NAME))
+            answered = time.monotonic()
+            if seen.wait(10):
+                latencies.append(seen.at - answered)
+            else:
+                missed += 1
+        self.check(missed == 0, "reaction (%s): %d of %d events not served within 10 s" % (kind, missed, len(names)))
+        if not latencies:
+            return {"p50": float("nan"), "p99": float("nan"), "max": float("nan"), "count": 0, "missed": missed}
+        return {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": max(latencies),
+                "count": len(latencies), "missed": missed}
+
+    # ---------------------------------------------------------------- binary, machine
+
+    def binary(self):
+        path = os.path.join(self.args.bin_dir, "aws-ecr-cred-helper")
+        copy = os.path.join(self.workdir, "aws-ecr-cred-helper.stripped")
+        shutil.copy(path, copy)
+        subprocess.run(["strip", copy], check=True)
+        self.results["binary"] = {"bytes": os.path.getsize(path), "stripped_bytes": os.path.getsize(copy),
+                                  "static_stdlib": self.args.static_stdlib}
+
+    def machine(self):
+        def run(cmd):
+            try:
+                return subprocess.run(cmd, capture_output=True, text=True, timeout=30).stdout.strip()
+            except (OSError, subprocess.SubprocessError):
+                return "n/a"
+        model = "n/a"
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            mem_kb = int(next(line for line in f if line.startswith("MemTotal")).split()[1])
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        commit = run(["git", "-C", root, "rev-parse", "--short=12", "HEAD"])
+        dirty = run(["git", "-C", root, "status", "--porcelain", "--untracked-files=no", "--", "Sources", "Package.swift"])
+        self.results["machine"] = {
+            "nproc": os.cpu_count(), "memory_gib": mem_kb / 1024 / 1024, "cpu": model, "kernel": platform.release(),
+            "swift": run(["swift", "--version"]).splitlines()[0] if run(["swift", "--version"]) else "n/a",
+            "commit": commit + (" (with uncommitted changes in Sources/)" if dirty else ""),
+            "wrk": run(["sh", "-c", "wrk -v 2>&1 | head -1"]), "python": platform.python_version(),
+            "moto": run([sys.executable, "-c", "import moto; print(moto.__version__)"]),
+            "load_before": os.getloadavg(),
+        }
+
+    # ---------------------------------------------------------------- driver
+
+    def run(self):
+        self.machine()
+        log("work folder %s; target %s" % (self.workdir, self.target.url if hasattr(self.target, "url") and self.target.url else "stand-in"))
+        self.prewarm_moto()
+        self.binary()
+        started = time.monotonic()
+        try:
+            for name in self.args.scenarios:
+                log("scenario %s" % name)
+                getattr(self, name)()
+        finally:
+            self.target.cleanup()
+            self.proxy.stop()
+        self.results["machine"]["load_after"] = os.getloadavg()
+        self.results["duration_s"] = time.monotonic() - started
+        self.results["problems"] = self.problems
+        with open(os.path.join(self.workdir, "results.json"), "w") as f:
+            json.dump(self.results, f, indent=1, default=str)
+        log("raw results in %s/results.json" % self.workdir)
+        return self.results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin-dir", required=True, help="folder holding aws-ecr-cred-helper and kube-test-server")
+    parser.add_argument("--static-stdlib", action="store_true", help="the binaries were built with --static-swift-stdlib")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repetitions (about 2 minutes)")
+    parser.add_argument("--kubeconfig", help="benchmark a real cluster instead of the stand-in (needs namespace and secret rights)")
+    parser.add_argument("--context", help="kubeconfig context")
+    parser.add_argument("--prefix", default="ecrbench-", help="namespace prefix on a real cluster")
+    parser.add_argument("--sizes", help="fan-out sizes, comma-separated")
+    parser.add_argument("--scenarios", default="fanout,startup,idle_run,watching",
+                        help="comma-separated subset of: fanout,startup,idle_run,watching")
+    parser.add_argument("--out", help="markdown file to write the results block into")
+    parser.add_argument("--json", help="also copy the raw results here")
+    args = parser.parse_args()
+
+    real = bool(args.kubeconfig)
+    if args.quick:
+        default_sizes, args.reps = [10, 100, 1000], {10: 2, 100: 2, 1000: 2}
+        args.startup_reps, args.idle_reps, args.watch_reps, args.watch_size, args.events = 3, 1, 1, 1000, 50
+        args.calibration_reps, args.calibration_size = 1, 1000
+    else:
+        default_sizes, args.reps = ([10, 100, 1000] if real else [10, 100, 1000, 5000]), {10: 5, 100: 5, 1000: 5, 5000: 3}
+        args.startup_reps, args.idle_reps, args.watch_reps, args.watch_size, args.events = 5, 3, 3, (1000 if real else 5000), 200
+        args.calibration_reps, args.calibration_size = 2, 1000
+    args.floor_concurrency = [4, 8, 16, 32, 64, 128]
+    args.sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else default_sizes
+    args.reps_for = lambda n: args.reps.get(n, 3)
+    args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    if not args.out:
+        root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        # A quick run never overwrites the committed full figures.
+        args.out = os.path.join(tempfile.gettempdir(), "benchmarks-quick.md") if args.quick else os.path.join(root, "docs", "benchmarks.md")
+
+    bench = Bench(args)
+    results = bench.run()
+    import report
+    block = report.render(results, args)
+    print(block)
+    if args.out:
+        report.write_block(args.out, block)
+        log("results written to %s" % args.out)
+    if args.json:
+        shutil.copy(os.path.join(bench.workdir, "results.json"), args.json)
+    if results["problems"]:
+        log("%d checks failed:\n  %s" % (len(results["problems"]), "\n  ".join(results["problems"])))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
