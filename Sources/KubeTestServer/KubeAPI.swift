@@ -124,7 +124,9 @@ final class KubeAPI: Sendable {
             guard verb == "create" else { throw APIStatus.methodNotAllowed(request.method) }
             return try selfSubjectAccessReview(request, user: user)
         }
-        guard user.rules.allows(verb: verb, group: kind.group, resource: route.rbacResource, name: rbacName) else {
+        guard user.rules.allows(
+            verb: verb, group: kind.group, resource: route.rbacResource, name: rbacName, namespace: route.namespace)
+        else {
             throw APIStatus.forbidden(kind, verb: verb, user: user.name, namespace: route.namespace, name: rbacName)
         }
         let namespace = kind.namespaced ? route.namespace ?? "" : ""
@@ -364,7 +366,11 @@ final class KubeAPI: Sendable {
         body["metadata"]?["managedFields"] = nil
         let outcome = try store.write(kind, namespace: namespace, name: name) { current, namespaceExists throws(APIStatus) in
             guard namespaceExists else { throw APIStatus.notFound(.namespaces, name: namespace) }
-            if current == nil, !user.rules.allows(verb: "create", group: kind.group, resource: kind.plural, name: name) {
+            if current == nil,
+                !user.rules.allows(
+                    verb: "create", group: kind.group, resource: kind.plural, name: name,
+                    namespace: kind.namespaced ? namespace : nil)
+            {
                 throw APIStatus.applyCreateForbidden(kind, name: name)
             }
             var ownership = current?.ownership ?? FieldOwnership()
@@ -399,9 +405,11 @@ final class KubeAPI: Sendable {
             let resource = attributes["resource"]?.stringValue ?? ""
             let subresource = attributes["subresource"]?.stringValue ?? ""
             let name = attributes["name"]?.stringValue ?? ""
+            let namespace = attributes["namespace"]?.stringValue ?? ""
             allowed = user.rules.allows(
                 verb: attributes["verb"]?.stringValue ?? "", group: attributes["group"]?.stringValue ?? "",
-                resource: subresource.isEmpty ? resource : "\(resource)/\(subresource)", name: name.isEmpty ? nil : name)
+                resource: subresource.isEmpty ? resource : "\(resource)/\(subresource)", name: name.isEmpty ? nil : name,
+                namespace: namespace.isEmpty ? nil : namespace)
         } else {
             allowed = false
         }

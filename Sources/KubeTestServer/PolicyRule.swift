@@ -5,15 +5,27 @@ public struct PolicyRule: Sendable, Codable, Hashable {
     public var resources: [String]
     public var verbs: [String]
     public var resourceNames: [String]
+    /// nil: the rule holds everywhere (a ClusterRole bound by a ClusterRoleBinding). Otherwise it holds only
+    /// for requests inside these namespaces (the same rules in a Role bound by RoleBindings there).
+    public var namespaces: [String]?
 
     public init(apiGroups: [String] = [""], resources: [String], verbs: [String], resourceNames: [String] = []) {
         self.apiGroups = apiGroups
         self.resources = resources
         self.verbs = verbs
         self.resourceNames = resourceNames
+        self.namespaces = nil
     }
 
-    enum CodingKeys: String, CodingKey { case apiGroups, resources, verbs, resourceNames }
+    public init(
+        apiGroups: [String] = [""], resources: [String], verbs: [String], resourceNames: [String] = [],
+        namespaces: [String]?
+    ) {
+        self.init(apiGroups: apiGroups, resources: resources, verbs: verbs, resourceNames: resourceNames)
+        self.namespaces = namespaces
+    }
+
+    enum CodingKeys: String, CodingKey { case apiGroups, resources, verbs, resourceNames, namespaces }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -21,11 +33,24 @@ public struct PolicyRule: Sendable, Codable, Hashable {
         resources = try container.decodeIfPresent([String].self, forKey: .resources) ?? []
         verbs = try container.decodeIfPresent([String].self, forKey: .verbs) ?? []
         resourceNames = try container.decodeIfPresent([String].self, forKey: .resourceNames) ?? []
+        namespaces = try container.decodeIfPresent([String].self, forKey: .namespaces)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(apiGroups, forKey: .apiGroups)
+        try container.encode(resources, forKey: .resources)
+        try container.encode(verbs, forKey: .verbs)
+        if !resourceNames.isEmpty { try container.encode(resourceNames, forKey: .resourceNames) }
+        try container.encodeIfPresent(namespaces, forKey: .namespaces)
     }
 
     /// Whether this rule allows `verb` on `resource` (e.g. "secrets" or "pods/log") in `group`, for the
-    /// object `name` (nil when the request names no object).
-    public func allows(verb: String, group: String, resource: String, name: String?) -> Bool {
+    /// object `name` (nil when the request names no object) in `namespace` (nil: cluster scope).
+    public func allows(verb: String, group: String, resource: String, name: String?, namespace: String? = nil) -> Bool {
+        if let namespaces {
+            guard let namespace, namespaces.contains(namespace) else { return false }
+        }
         guard apiGroups.contains("*") || apiGroups.contains(group) else { return false }
         guard resources.contains("*") || resources.contains(resource) else { return false }
         guard verbs.contains("*") || verbs.contains(verb) else { return false }
@@ -47,8 +72,8 @@ public struct PolicyRule: Sendable, Codable, Hashable {
 }
 
 extension Array where Element == PolicyRule {
-    func allows(verb: String, group: String, resource: String, name: String?) -> Bool {
-        contains { $0.allows(verb: verb, group: group, resource: resource, name: name) }
+    func allows(verb: String, group: String, resource: String, name: String?, namespace: String?) -> Bool {
+        contains { $0.allows(verb: verb, group: group, resource: resource, name: name, namespace: namespace) }
     }
 }
 
