@@ -270,6 +270,11 @@ def check_original(rendered):
     ours = load_file(ROOT / "deploy/original/aws-ecr-cred-helper.yaml")
     if seed_text is not None:
         block = re.search(r"```\n(.*?)```", seed_text, re.S).group(1)
+        ours_text = (ROOT / "deploy/original/aws-ecr-cred-helper.yaml").read_text()
+        changed = [(a, b) for a, b in zip(block.splitlines(), ours_text.splitlines()) if a != b]
+        check("deploy/original is the original text but for the image line",
+              len(block.splitlines()) == len(ours_text.splitlines()) and len(changed) == 1
+              and changed[0][1].strip() == f"image: {IMAGE}", str(changed))
         seed = load(block)
         the(seed, "Deployment")["spec"]["template"]["spec"]["containers"][0]["image"] = IMAGE
         same_objects("deploy/original equals the original manifest except the image", seed, ours)
