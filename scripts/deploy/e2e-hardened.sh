@@ -38,7 +38,9 @@ start_moto
 # start_moto set an EXIT trap that stops its servers; keep running it from ours.
 moto_exit=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
 server_pid=
+run_pid=
 cleanup() {
+  [ -z "$run_pid" ] || kill "$run_pid" 2>/dev/null || true
   [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
   eval "$moto_exit"
   kill "${MOTO_PID:-}" "${MOTO_TLS_PID:-}" 2>/dev/null || true
