@@ -317,6 +317,57 @@ class Bench:
         return {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": max(latencies),
                 "count": len(latencies), "missed": missed}
 
+    # ---------------------------------------------------------------- profile
+
+    # Inclusive shares of the helper's CPU worth watching in a fan-out (mangled-name fragments, perf's view).
+    PROFILE_GROUPS = [
+        ("decoding the apply answer (KubernetesClient.decode → Secret)", "10KubeClient010KubernetesB0C6decode__6target"),
+        ("encoding the apply body (KubernetesClient.encode, JSONEncoder)", "10KubeClient010KubernetesB0C6encodey"),
+        ("DesiredSecret.secret(in:)", "10SyncEngine13DesiredSecretV6secret2in"),
+        ("AsyncHTTPClient execute (request scheduling)", "15AsyncHTTPClient10HTTPClientC7execute"),
+        ("TLS write path (NIOSSLHandler.flush)", "6NIOSSL13NIOSSLHandlerC5flush"),
+        ("TLS read path (NIOSSLHandler.channelRead)", "6NIOSSL13NIOSSLHandlerC11channelRead"),
+        ("TLS handshakes", "6NIOSSL13NIOSSLHandlerC15doHandshakeStep"),
+        ("kernel: write syscalls (loopback TCP)", "[k] ksys_write"),
+        ("kernel: read syscalls", "[k] ksys_read"),
+        ("Swift runtime: generic metadata lookups", "swift_getGenericMetadata"),
+        ("Swift runtime: protocol conformance checks", "swift_conformsToProtocolMaybeInstantiateSuperclasses"),
+        ("ArgumentParser (start-up)", "14ArgumentParser07CommandB0V5parse"),
+    ]
+
+    def profile(self):
+        """perf record (software cpu-clock: this VM has no hardware counters) of one `sync` at the largest size."""
+        if not self.target.is_standin or not shutil.which("perf"):
+            log("profile skipped (needs perf and the stand-in)")
+            return
+        n = max(self.args.sizes)
+        batch = self.target.fresh(n, "prof")
+        data = os.path.join(self.workdir, "perf.data")
+        result = self.helper.sync(batch.names, wrapper=("perf", "record", "-q", "-e", "cpu-clock", "-F", "4000", "-g", "-o", data, "--"))
+        if result["exit"] != 0 or not os.path.exists(data):
+            log("profile: perf record failed (%s)" % result["exit"])
+            return
+        report = subprocess.run(["perf", "report", "-i", data, "--children", "--sort", "sym", "-g", "none", "--stdio"],
+                                capture_output=True, text=True).stdout
+        shares = {}
+        for line in report.splitlines():
+            parts = line.split()
+            if len(parts) < 4 or not parts[0].endswith("%"):
+                continue
+            for label, fragment in self.PROFILE_GROUPS:
+                if fragment in line and label not in shares:
+                    shares[label] = float(parts[0].rstrip("%"))
+        self_report = subprocess.run(["perf", "report", "-i", data, "--no-children", "--sort", "dso", "-g", "none", "--stdio"],
+                                     capture_output=True, text=True).stdout
+        dsos = []
+        for line in self_report.splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0].endswith("%"):
+                dsos.append((parts[1], float(parts[0].rstrip("%"))))
+        self.results["profile"] = {"n": n, "cpu": result["cpu"], "wall": result["wall"], "shares": shares,
+                                   "dso": dsos[:6], "data": data}
+        log("profile of sync N=%d: %s" % (n, ", ".join("%s %.1f%%" % (k, v) for k, v in shares.items())))
+
     # ---------------------------------------------------------------- binary, machine
 
     def binary(self):
@@ -386,8 +437,10 @@ def main():
     parser.add_argument("--context", help="kubeconfig context")
     parser.add_argument("--prefix", default="ecrbench-", help="namespace prefix on a real cluster")
     parser.add_argument("--sizes", help="fan-out sizes, comma-separated")
-    parser.add_argument("--scenarios", default="fanout,startup,idle_run,watching",
-                        help="comma-separated subset of: fanout,startup,idle_run,watching")
+    parser.add_argument("--scenarios", default="fanout,startup,idle_run,watching,profile",
+                        help="comma-separated subset of: fanout,startup,idle_run,watching,profile")
+    parser.add_argument("--watch-size", type=int, help="namespaces served while measuring reaction and memory")
+    parser.add_argument("--events", type=int, help="reaction events of each kind per run")
     parser.add_argument("--out", help="markdown file to write the results block into")
     parser.add_argument("--json", help="also copy the raw results here")
     args = parser.parse_args()
@@ -395,13 +448,15 @@ def main():
     real = bool(args.kubeconfig)
     if args.quick:
         default_sizes, args.reps = [10, 100, 1000], {10: 2, 100: 2, 1000: 2}
-        args.startup_reps, args.idle_reps, args.watch_reps, args.watch_size, args.events = 3, 1, 1, 1000, 50
+        args.startup_reps, args.idle_reps, args.watch_reps, watch_size, events = 3, 1, 1, 1000, 50
         args.calibration_reps, args.calibration_size = 1, 1000
     else:
         default_sizes, args.reps = ([10, 100, 1000] if real else [10, 100, 1000, 5000]), {10: 5, 100: 5, 1000: 5, 5000: 3}
-        args.startup_reps, args.idle_reps, args.watch_reps, args.watch_size, args.events = 5, 3, 3, (1000 if real else 5000), 200
+        args.startup_reps, args.idle_reps, args.watch_reps, watch_size, events = 5, 3, 3, (1000 if real else 5000), 200
         args.calibration_reps, args.calibration_size = 2, 1000
     args.floor_concurrency = [4, 8, 16, 32, 64, 128]
+    args.watch_size = args.watch_size or watch_size
+    args.events = args.events or events
     args.sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else default_sizes
     args.reps_for = lambda n: args.reps.get(n, 3)
     args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]

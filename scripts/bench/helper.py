@@ -101,13 +101,14 @@ class Helper:
         env.update(extra_env or {})
         return config, args, env
 
-    def sync(self, namespaces, extra_env=None):
-        """One `sync`: wall time from spawn to exit, CPU time (rusage) and the per-namespace outcomes it printed."""
+    def sync(self, namespaces, extra_env=None, wrapper=()):
+        """One `sync`: wall time from spawn to exit, CPU time (rusage) and the per-namespace outcomes it printed.
+        `wrapper` prefixes the command (e.g. perf record)."""
         config, args, env = self._prepare(namespaces, extra_env)
         out_path, err_path = os.path.join(config, "sync.out"), os.path.join(config, "sync.log")
         with open(out_path, "wb") as out, open(err_path, "wb") as err:
             started = time.monotonic()
-            process = subprocess.Popen([self.binary, "sync"] + args, stdout=out, stderr=err, env=env)
+            process = subprocess.Popen(list(wrapper) + [self.binary, "sync"] + args, stdout=out, stderr=err, env=env)
             _, status, usage = os.wait4(process.pid, 0)
             finished = time.monotonic()
             process.returncode = os.waitstatus_to_exitcode(status)

@@ -206,6 +206,23 @@ def render(results, args):
                                           spread([r["sigterm_to_exit"] * 1e3 if r.get("sigterm_to_exit") else None for r in startup], "%.1f")))
         w("")
 
+    profile = results.get("profile")
+    if profile:
+        n = profile["n"]
+        w("### Where the helper's CPU goes (`sync` into %d namespaces under `perf record -e cpu-clock -g`)" % n)
+        w("")
+        w("Inclusive share of the helper's samples (a frame and everything it calls; shares overlap). %.2f s CPU for "
+          "%d writes in that run; µs per write = share × CPU / N." % (profile["cpu"], n))
+        w("")
+        w("| where | share | µs per write |")
+        w("|---|---|---|")
+        for label, share in profile["shares"].items():
+            w("| %s | %.1f%% | %.0f |" % (label, share, share / 100 * profile["cpu"] / n * 1e6))
+        if profile.get("dso"):
+            w("")
+            w("Self time by binary: " + ", ".join("%s %.1f%%" % (d, s) for d, s in profile["dso"]) + ".")
+        w("")
+
     if goals:
         w("### Goals")
         w("")
