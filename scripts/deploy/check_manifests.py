@@ -305,6 +305,18 @@ def check_hardened_plain_and_kustomize(rendered):
     _, _, env = check_hardened("kustomize all-namespaces", alln)
     check("kustomize all-namespaces: NAMESPACES=* and namespace list/watch",
           env.get("NAMESPACES", {}).get("value") == "*" and has_rule(alln, "ClusterRole", "namespaces", ["list", "watch"]))
+    feat = load_file(rendered / "kustomize-all-features.yaml")
+    validate_schemas("kustomize all-features", feat)
+    deploy, _, env = check_hardened("kustomize all-features", feat)
+    check("kustomize all-features: every component's rule, limited by name where RBAC allows",
+          has_rule(feat, "ClusterRole", "namespaces", ["list", "watch"])
+          and has_rule(feat, "ClusterRole", "serviceaccounts", ["get", "patch"], names=["default"])
+          and has_rule(feat, "ClusterRole", "secrets", ["delete"], names=[SECRET_NAME])
+          and has_rule(feat, "Role", "leases", ["create"], group="coordination.k8s.io")
+          and has_rule(feat, "Role", "leases", ["get", "update"], names=["aws-ecr-cred-helper"], group="coordination.k8s.io"))
+    check("kustomize all-features: 2 replicas, LEADER_ELECTION=true, PodDisruptionBudget, PATCH_SERVICE_ACCOUNTS=true",
+          deploy["spec"]["replicas"] == 2 and env.get("LEADER_ELECTION", {}).get("value") == "true"
+          and env.get("PATCH_SERVICE_ACCOUNTS", {}).get("value") == "true" and len(find(feat, "PodDisruptionBudget")) == 1)
 
 
 def check_helm(rendered):

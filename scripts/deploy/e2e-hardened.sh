@@ -9,8 +9,9 @@
 # that the RBAC really is that tight (other secrets and namespaces are refused to the helper's token).
 # Also: the original ClusterRole (original-compatible overlay) still works; the all-namespaces overlay
 # (NAMESPACES="*", namespace list/watch) reaches every namespace; `run` serves probes and metrics; the
-# Helm chart's RBAC generated for every feature (ci/all-features-values.yaml) is enough for sync (globs,
-# selector, two regions, ServiceAccount patching), for `run` with leader election (the Lease) and `cleanup`.
+# Helm chart's RBAC generated for every feature (ci/all-features-values.yaml) and the kustomize components
+# (overlays/all-features) are enough for sync (globs, ServiceAccount patching; the chart also a selector and
+# two regions), for `run` with leader election (the Lease) and for `cleanup`.
 #
 #   scripts/deploy/e2e-hardened.sh
 #   HELPER_BIN=... KUBE_TEST_SERVER_BIN=... scripts/deploy/e2e-hardened.sh   # prebuilt binaries
@@ -44,7 +45,7 @@ cleanup() {
   [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
   eval "$moto_exit"
   kill "${MOTO_PID:-}" "${MOTO_TLS_PID:-}" 2>/dev/null || true
-  rm -rf "$work"
+  if [ -n "${KEEP_WORK:-}" ]; then echo "work folder kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -79,10 +80,12 @@ role_rules = [{k: r.get(k, []) for k in ("apiGroups", "resources", "verbs", "res
 json.dump(rules + role_rules, open(prefix + ".pod-rules.json", "w"), indent=1)
 (deploy,) = [d for d in docs if d["kind"] == "Deployment"]
 (container,) = deploy["spec"]["template"]["spec"]["containers"]
+literal = [(e["name"], e["value"]) for e in container.get("env", [])
+           if "value" in e and not e["name"].startswith("AWS_ENDPOINT_URL")]
 with open(prefix + ".env", "w") as f:
-    for e in container.get("env", []):
-        if "value" in e and not e["name"].startswith("AWS_ENDPOINT_URL"):
-            f.write("%s=%s\n" % (e["name"], shlex.quote(e["value"])))
+    f.writelines("%s=%s\n" % (name, shlex.quote(value)) for name, value in literal)
+with open(prefix + ".envlist", "w") as f:  # for env(1): NAME=value, one a line, unquoted
+    f.writelines("%s=%s\n" % (name, value) for name, value in literal)
 names = {n for r in rules if "secrets" in r["resources"] for n in r["resourceNames"]}
 assert len(names) == 1, names
 open(prefix + ".secret", "w").write(names.pop())
@@ -95,6 +98,7 @@ extract original-compatible "$work/original"
 helm template aws-ecr-cred-helper deploy/helm/aws-ecr-cred-helper --namespace kube-system \
   -f deploy/helm/aws-ecr-cred-helper/ci/all-features-values.yaml > "$work/helm.yaml"
 extract_rendered "$work/helm"
+extract all-features "$work/features"
 secret_name=$(cat "$work/hardened.secret")
 # Negative control: the hardened rules without `create`. A new secret must then be refused, which shows
 # that the server authorizes apply-create as `create` with the name (so the hardened role needs it).
@@ -116,6 +120,7 @@ all_namespaces=(default kube-system kube-public team-a team-b legacy)
   --user "run-helper:run-token:$work/hardened.pod-rules.json" \
   --user "original-helper:original-token:$work/original.rules.json" \
   --user "helm-helper:helm-token:$work/helm.pod-rules.json" \
+  --user "features-helper:features-token:$work/features.pod-rules.json" \
   --admin-token-file "$work/admin-token" \
   --kubeconfig "$work/kubeconfig" --kubeconfig-token hardened-token \
   --ca-out "$work/ca.pem" > "$work/server.out" 2> "$work/server.log" &
@@ -133,6 +138,7 @@ sed "s/hardened-token/no-create-token/" "$work/kubeconfig" > "$work/kubeconfig-n
 sed "s/hardened-token/run-token/" "$work/kubeconfig" > "$work/kubeconfig-run"
 sed "s/hardened-token/original-token/" "$work/kubeconfig" > "$work/kubeconfig-original"
 sed "s/hardened-token/helm-token/" "$work/kubeconfig" > "$work/kubeconfig-helm"
+sed "s/hardened-token/features-token/" "$work/kubeconfig" > "$work/kubeconfig-features"
 grep -q all-namespaces-token "$work/kubeconfig-all" || { echo "cannot derive the other kubeconfigs" >&2; exit 1; }
 echo "== kube-test-server at $url, moto at $MOTO_ENDPOINT" >&2
 
@@ -301,76 +307,87 @@ else
   result 0 "run: no RBAC refusal in the log"
 fi
 
-# --- scenario 4: the chart's RBAC generated for every feature (ci/all-features-values.yaml) ----------------
-# NAMESPACES=*, EXCLUDE_NAMESPACES=kube-*, a label selector, two regions, ServiceAccount patching and
-# pruning, with exactly the chart's ClusterRole and Roles; then `cleanup` under the same rights.
-echo "== helm all-features: the chart's generated RBAC, sync then cleanup" >&2
+# --- scenario 4: every optional feature, with exactly the RBAC the chart / the kustomize components give ---
+# NAMESPACES=*, EXCLUDE_NAMESPACES=kube-*, ServiceAccount patching, delete for cleanup/pruning and leader
+# election (chart: also a label selector and two regions); then `cleanup` under the same rights.
 for sa in team-a/default team-b/builder; do
   curl -fsS --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" -H 'Content-Type: application/json' \
     -X POST "$url/api/v1/namespaces/${sa%/*}/serviceaccounts" \
     -d "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":{\"name\":\"${sa#*/}\"}}" >/dev/null
 done
-# pull_secrets NS SA: prints the imagePullSecrets names of a ServiceAccount.
+# pull_secrets NS/SA: the imagePullSecrets names of a ServiceAccount.
 pull_secrets() {
-  curl -fsS --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" "$url/api/v1/namespaces/$1/serviceaccounts/$2" |
+  curl -fsS --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" "$url/api/v1/namespaces/${1%/*}/serviceaccounts/${1#*/}" |
     "$TEST_PYTHON" -c 'import json,sys; print(" ".join(s["name"] for s in json.load(sys.stdin).get("imagePullSecrets") or []))'
 }
-helm_selected=(default team-a team-b legacy)
-sync "$work/helm" "$work/kubeconfig-helm"; result $? "helm RBAC: sync with every feature on"
-verify "${helm_selected[@]}"; result $? "helm RBAC: secret in ${helm_selected[*]}"
-refs="$(pull_secrets team-a default) | $(pull_secrets team-b builder)"
-if [[ " $refs " == *" $secret_name "*" $secret_name "* ]]; then sa_rc=0; else sa_rc=1; echo "     imagePullSecrets: $refs"; fi
-result $sa_rc "helm RBAC: ServiceAccounts team-a/default and team-b/builder reference the secret"
-# Two replicas in the chart mean LEADER_ELECTION=true: the controller must take the Lease with the chart's
-# Role (create, get/update on the lease name) and serve.
-echo "== helm all-features: run with leader election" >&2
-(
-  set -a
-  # shellcheck disable=SC1090,SC1091
-  source "$work/helm.env"
-  set +a
-  HTTP_PORT=$port POD_NAME=aws-ecr-cred-helper-leader POD_NAMESPACE=kube-system AWS_ENDPOINT_URL=$MOTO_ENDPOINT \
-    exec "$HELPER_BIN" --config-dir "$work/config" --aws-config-dir "$work/config-aws" --kubeconfig "$work/kubeconfig-helm"
-) > "$work/run-helm.log" 2>&1 &
-run_pid=$!
-grep -q '^LEADER_ELECTION=true' "$work/helm.env"; result $? "helm RBAC: the chart turned leader election on"
 holder() {
   curl -fsS --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" \
     "$url/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/aws-ecr-cred-helper" 2>/dev/null |
     "$TEST_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["spec"].get("holderIdentity",""))' 2>/dev/null
 }
-leads() { [ "$(holder)" = aws-ecr-cred-helper-leader ] && ready; }
-wait_for 60 leads; result $? "helm RBAC: the controller holds the Lease kube-system/aws-ecr-cred-helper and is ready"
-kill -TERM "$run_pid" 2>/dev/null
-wait_for 20 wait_for_exit || kill -KILL "$run_pid" 2>/dev/null
-wait "$run_pid" 2>/dev/null
-if grep -qiE 'forbidden|403' "$work/run-helm.log"; then
-  grep -iE 'forbidden|403' "$work/run-helm.log" | head -5 | sed 's/^/     /'
-  result 1 "helm RBAC: no RBAC refusal in the leader's log"
-else
-  result 0 "helm RBAC: no RBAC refusal in the leader's log"
-fi
-(
-  set -a
-  # shellcheck disable=SC1090,SC1091
-  source "$work/helm.env"
-  set +a
-  HTTP_PORT=0 AWS_ENDPOINT_URL=$MOTO_ENDPOINT \
-    "$HELPER_BIN" cleanup --config-dir "$work/config" --aws-config-dir "$work/config-aws" --kubeconfig "$work/kubeconfig-helm"
-) > "$work/cleanup.out" 2>&1
-cleanup_rc=$?
-tail -3 "$work/cleanup.out" | sed 's/^/     /'
-result $cleanup_rc "helm RBAC: cleanup runs"
-gone=0
-for ns in "${helm_selected[@]}"; do
-  code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" \
-    "$url/api/v1/namespaces/$ns/secrets/$secret_name")
-  [ "$code" = 404 ] || { echo "     $ns: secret still there ($code)"; gone=1; }
-done
-result $gone "helm RBAC: cleanup removed the secret from ${helm_selected[*]}"
-refs="$(pull_secrets team-a default) | $(pull_secrets team-b builder)"
-if [[ " $refs " != *" $secret_name "* ]]; then sa_rc=0; else sa_rc=1; echo "     imagePullSecrets: $refs"; fi
-result $sa_rc "helm RBAC: cleanup removed the ServiceAccount references"
+# with_env PREFIX [NAME=VALUE...] COMMAND...: COMMAND with PREFIX's Deployment settings, then the
+# overrides. env(1) execs COMMAND, so `with_env ... &` gives the helper's own PID.
+with_env() {
+  local prefix=$1 vars
+  shift
+  mapfile -t vars < "$prefix.envlist"
+  env "${vars[@]}" AWS_ENDPOINT_URL="$MOTO_ENDPOINT" "$@"
+}
+# features LABEL PREFIX KUBECONFIG NS/SA...: the scenario for one rendering; NS/SA are the ServiceAccounts
+# its SERVICE_ACCOUNTS must have patched.
+features() {
+  local label=$1 prefix=$2 kubeconfig=$3 sa refs ok ns code vars
+  shift 3
+  local selected=(default team-a team-b legacy)
+  echo "== $label: sync, run with leader election, cleanup" >&2
+  with_env "$prefix" HTTP_PORT=0 "$HELPER_BIN" sync --config-dir "$work/config" --aws-config-dir "$work/config-aws" \
+    --kubeconfig "$kubeconfig"
+  result $? "$label RBAC: sync with every feature on"
+  verify "${selected[@]}"; result $? "$label RBAC: secret in ${selected[*]}"
+  ok=0
+  for sa in "$@"; do
+    refs=$(pull_secrets "$sa")
+    [[ " $refs " == *" $secret_name "* ]] || { echo "     $sa imagePullSecrets: $refs"; ok=1; }
+  done
+  result $ok "$label RBAC: ServiceAccounts $* reference the secret"
+  grep -q '^LEADER_ELECTION=true' "$prefix.env"; result $? "$label RBAC: leader election is on"
+  # A background simple command (not a function, not a subshell): $! is the helper itself.
+  mapfile -t vars < "$prefix.envlist"
+  env "${vars[@]}" AWS_ENDPOINT_URL="$MOTO_ENDPOINT" HTTP_PORT="$port" POD_NAME="$label-leader" POD_NAMESPACE=kube-system \
+    "$HELPER_BIN" --config-dir "$work/config" --aws-config-dir "$work/config-aws" --kubeconfig "$kubeconfig" \
+    > "$prefix.run.log" 2>&1 &
+  run_pid=$!
+  leads() { [ "$(holder)" = "$label-leader" ] && ready; }
+  wait_for 60 leads; result $? "$label RBAC: the controller holds the Lease kube-system/aws-ecr-cred-helper and is ready"
+  kill -TERM "$run_pid" 2>/dev/null
+  wait_for 20 wait_for_exit || kill -KILL "$run_pid" 2>/dev/null
+  wait "$run_pid" 2>/dev/null
+  run_pid=
+  if grep -qiE 'forbidden|403' "$prefix.run.log"; then
+    grep -iE 'forbidden|403' "$prefix.run.log" | head -5 | sed 's/^/     /'
+    result 1 "$label RBAC: no RBAC refusal in the controller's log"
+  else
+    result 0 "$label RBAC: no RBAC refusal in the controller's log"
+  fi
+  with_env "$prefix" HTTP_PORT=0 "$HELPER_BIN" cleanup --config-dir "$work/config" --aws-config-dir "$work/config-aws" \
+    --kubeconfig "$kubeconfig" > "$prefix.cleanup.out" 2>&1
+  result $? "$label RBAC: cleanup runs"
+  ok=0
+  for ns in "${selected[@]}"; do
+    code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$work/ca.pem" -H "Authorization: Bearer $admin" \
+      "$url/api/v1/namespaces/$ns/secrets/$secret_name")
+    [ "$code" = 404 ] || { echo "     $ns: secret still there ($code)"; ok=1; }
+  done
+  result $ok "$label RBAC: cleanup removed the secret from ${selected[*]}"
+  ok=0
+  for sa in "$@"; do
+    refs=$(pull_secrets "$sa")
+    [[ " $refs " != *" $secret_name "* ]] || { echo "     $sa imagePullSecrets: $refs"; ok=1; }
+  done
+  result $ok "$label RBAC: cleanup removed the ServiceAccount references"
+}
+features helm "$work/helm" "$work/kubeconfig-helm" team-a/default team-b/builder
+features kustomize-all-features "$work/features" "$work/kubeconfig-features" team-a/default
 set -e
 
 echo "e2e-hardened: $passed passed, $failed failed"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Validates everything under deploy/ and the Dockerfile, offline once the tools are installed (PyPI only):
 #   1. yamllint on the sources (deploy/.yamllint.yaml) and on every rendered manifest;
-#   2. kustomize builds of the three overlays (kubectl kustomize) and helm lint + helm template of the chart
+#   2. kustomize builds of the four overlays (kubectl kustomize) and helm lint + helm template of the chart
 #      with every values file in deploy/helm/aws-ecr-cred-helper/ci/, plus renders that must fail;
 #   3. scripts/deploy/check_manifests.py: Kubernetes schemas (kubernetes-validate, strict, oldest and newest
 #      supported version), the Prometheus Operator objects and their PromQL, and the promised properties
@@ -53,7 +53,7 @@ must_fail() {
 step "yamllint deploy/ sources" yamllint --strict -c deploy/.yamllint.yaml deploy/
 
 # 2. Renders.
-for overlay in original-compatible hardened all-namespaces; do
+for overlay in original-compatible hardened all-namespaces all-features; do
   step "kustomize build overlays/$overlay" \
     sh -c "kubectl kustomize deploy/kustomize/overlays/$overlay > '$OUT/kustomize-$overlay.yaml'"
 done
@@ -79,7 +79,7 @@ step "schemas and properties (check_manifests.py)" "$DEPLOY_PYTHON" scripts/depl
 
 # 4. Security scans. The http-off case deliberately has no probes (nothing listens): checked without them.
 cp deploy/hardened/aws-ecr-cred-helper.yaml "$OUT/checkov/plain-hardened.yaml"
-cp "$OUT"/kustomize-hardened.yaml "$OUT"/kustomize-all-namespaces.yaml "$OUT/checkov/"
+cp "$OUT"/kustomize-hardened.yaml "$OUT"/kustomize-all-namespaces.yaml "$OUT"/kustomize-all-features.yaml "$OUT/checkov/"
 for f in "$OUT"/helm-*.yaml; do
   case $f in *http-off*) ;; *) cp "$f" "$OUT/checkov/" ;; esac
 done
