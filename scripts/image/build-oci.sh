@@ -24,6 +24,9 @@
 # the image unpacks with digest verification, the binary runs `version` as uid 1000 inside the unpacked
 # root filesystem mounted read-only, no shell is present, nothing is writable by the runtime user.
 set -euo pipefail
+# umoci unpacks with the layers' ownership as root, or mapped to the caller with --rootless.
+rootless=()
+[ "$(id -u)" = 0 ] || rootless=(--rootless)
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BINARY=${BINARY:-${1:-}}
@@ -192,7 +195,7 @@ skopeo inspect --config "oci:$LAYOUT:$VERSION" > "$WORK/skopeo-config.json" || f
 [ "$(jq -r .config.User "$WORK/skopeo-config.json")" = "$user" ] || fail "skopeo sees another User"
 
 CHECK=$WORK/check
-umoci unpack --image "$LAYOUT:$VERSION" "$CHECK" >/dev/null || fail "umoci unpack (digest verification) failed"
+umoci unpack "${rootless[@]}" --image "$LAYOUT:$VERSION" "$CHECK" >/dev/null || fail "umoci unpack (digest verification) failed"
 RFS=$CHECK/rootfs
 for sh in bin/sh bin/bash usr/bin/sh usr/bin/bash bin/busybox; do
   [ ! -e "$RFS/$sh" ] || fail "the image contains a shell ($sh)"

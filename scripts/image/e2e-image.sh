@@ -12,6 +12,9 @@
 #   OCI_LAYOUT=dir VERSION=tag KUBE_TEST_SERVER_BIN=path scripts/image/e2e-image.sh
 # Ends with "e2e-image: N passed, M failed"; exits 1 if anything failed.
 set -euo pipefail
+# umoci unpacks with the layers' ownership as root, or mapped to the caller with --rootless.
+rootless=()
+[ "$(id -u)" = 0 ] || rootless=(--rootless)
 cd "$(dirname "$0")/../.."
 LAYOUT=${OCI_LAYOUT:-.build-image/oci}
 VERSION=${VERSION:-0.1.0}
@@ -47,7 +50,7 @@ result() {
   if [ "$1" = 0 ]; then passed=$((passed + 1)); echo "ok   $2"; else failed=$((failed + 1)); echo "FAIL $2"; fi
 }
 
-umoci unpack --image "$LAYOUT:$VERSION" "$work/bundle" >/dev/null
+umoci unpack "${rootless[@]}" --image "$LAYOUT:$VERSION" "$work/bundle" >/dev/null
 rootfs=$work/bundle/rootfs
 # Mount points a container runtime creates before it makes the root read-only.
 mkdir -p "$rootfs/var/run/secrets/kubernetes.io/serviceaccount"
