@@ -451,10 +451,14 @@ def main():
         args.startup_reps, args.idle_reps, args.watch_reps, watch_size, events = 3, 1, 1, 1000, 50
         args.calibration_reps, args.calibration_size = 1, 1000
     else:
-        default_sizes, args.reps = ([10, 100, 1000] if real else [10, 100, 1000, 5000]), {10: 5, 100: 5, 1000: 5, 5000: 3}
+        default_sizes, args.reps = ([10, 100, 1000] if real else [10, 100, 1000, 5000]), {10: 5, 100: 5, 1000: 5, 5000: 5}
         args.startup_reps, args.idle_reps, args.watch_reps, watch_size, events = 5, 3, 3, (1000 if real else 5000), 200
-        args.calibration_reps, args.calibration_size = 2, 1000
+        args.calibration_reps, args.calibration_size = 3, 1000
     args.floor_concurrency = [4, 8, 16, 32, 64, 128]
+    if real and not args.quick:
+        # Every measurement needs fresh namespaces on a real cluster: keep their number reasonable.
+        args.reps = {10: 3, 100: 3, 1000: 3}
+        args.floor_concurrency, args.calibration_reps = [8, 16, 32, 64], 1
     args.watch_size = args.watch_size or watch_size
     args.events = args.events or events
     args.sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else default_sizes
