@@ -67,7 +67,7 @@ def render(results, args):
                   calib["best"]))
             w("")
         w("| N | runs | helper wall (s) | helper − AWS call (s) | floor (s) | ratio (helper − AWS) / floor | ratio raw | "
-          "applies sent | other requests | AWS calls | CPU µs per write: helper / wrk | server CPU µs per write: helper run / floor run | "
+          "applies sent | other requests | AWS calls | client CPU µs per write: helper / wrk | server cores busy: helper run / floor run | "
           "2nd sync wall (s) | 2nd sync applies |")
         w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for n in sorted(fan, key=int):
@@ -85,11 +85,17 @@ def render(results, args):
             def per_write(values):
                 median = _median(values)
                 return "n/a" if median is None else "%.0f" % (median / k * 1e6)
+            def busy(pairs):
+                # Server CPU seconds / wall seconds (cores busy), from /proc ticks (10 ms): meaningful from N=1000.
+                values = [cpu / wall for cpu, wall in pairs if cpu is not None and wall and k >= 1000]
+                median = _median(values)
+                return "–" if median is None else "%.2f" % median
             w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %s | %s |" % (
                 n, len(rows), spread(walls), spread(adjusted), spread(floors), spread(ratio, "%.2f"), spread(raw_ratio, "%.2f"),
                 spread(applies, "%d"), spread(others, "%d"), spread([r["aws_calls"] for r in rows], "%d"),
                 per_write([r["helper"]["cpu"] for r in rows]), per_write([r["floor"]["cpu"] if r["floor"] else None for r in rows]),
-                per_write([r["server_cpu"] for r in rows]), per_write([r["floor"]["server_cpu"] if r["floor"] else None for r in rows]),
+                busy([(r["server_cpu"], r["helper"]["wall"]) for r in rows]),
+                busy([(r["floor"]["server_cpu"], r["floor"]["total"]) if r["floor"] else (None, None) for r in rows]),
                 spread([r["second"]["wall"] for r in rows]), spread(second_applies, "%d")))
             if int(n) >= 1000 and ratio:
                 goals.append(("fan-out N=%s: (helper − AWS) / floor" % n, "%.2f" % _median(ratio), "≤ 1.25", _goal(_median(ratio), 1.25)))
