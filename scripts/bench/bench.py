@@ -233,6 +233,9 @@ class Bench:
             try:
                 first = running.wait_log("sync complete", 1) - running.spawned
                 running.wait_log("sync complete", 3, timeout=30)
+                ready, _ = running.scrape("/readyz")
+                metrics_status, _ = running.scrape("/metrics")
+                self.check(ready == 200 and metrics_status == 200, "idle run: /readyz %s, /metrics %s" % (ready, metrics_status))
                 memory = running.memory()
                 hwm, rss = memory["VmHWM"], memory["VmRSS"]
                 requests = count_requests(self.target.requests())
@@ -263,6 +266,7 @@ class Bench:
             try:
                 first = running.wait_log("sync complete", 1, timeout=300) - running.spawned
                 time.sleep(2)
+                running.scrape("/metrics")
                 memory = running.memory()
                 hwm, rss = memory["VmHWM"], memory["VmRSS"]
                 requests = count_requests(self.target.requests())

@@ -3,8 +3,10 @@ a kubeconfig, AWS_ENDPOINT_URL pointing at the counting proxy in front of moto."
 import json
 import os
 import signal
+import socket
 import subprocess
 import time
+import urllib.request
 
 
 def memory_kb(pid):
@@ -18,11 +20,23 @@ def memory_kb(pid):
     return values
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class RunningHelper:
-    def __init__(self, process, log_path, spawned):
+    def __init__(self, process, log_path, spawned, http_port):
         self.process = process
         self.log_path = log_path
         self.spawned = spawned
+        self.http_port = http_port
+
+    def scrape(self, path="/metrics"):
+        """GET one of the helper's HTTP endpoints (so footprint figures include serving them)."""
+        with urllib.request.urlopen("http://127.0.0.1:%d%s" % (self.http_port, path), timeout=10) as response:
+            return response.status, response.read()
 
     def log_count(self, text):
         try:
@@ -126,9 +140,10 @@ class Helper:
 
     def start_run(self, namespaces, extra_env=None):
         config, args, env = self._prepare(namespaces, extra_env)
-        env.setdefault("HTTP_PORT", "0")
+        # The health/metrics listener is on, as in a deployment (its default port 8080 may be taken here).
+        env.setdefault("HTTP_PORT", str(free_port()))
         log_path = os.path.join(config, "run.log")
         log = open(log_path, "wb")
         started = time.monotonic()
         process = subprocess.Popen([self.binary, "run"] + args, stdout=log, stderr=subprocess.STDOUT, env=env)
-        return RunningHelper(process, log_path, started)
+        return RunningHelper(process, log_path, started, int(env["HTTP_PORT"]))
