@@ -73,9 +73,14 @@ struct HelperWorld {
 
     /// The original helper's five files, with the trailing newlines (and a CRLF) its users' files have.
     func writeOriginalConfig(namespaces: [String], keys: MotoFixture.Keys? = nil, secretKey: String? = nil) throws {
-        let keys = keys ?? moto.allowed
         try writeConfig("NAMESPACES", namespaces.joined(separator: " ") + "\n")
         try writeConfig("SECRET_NAME", Self.secretName + "\r\n")
+        try writeAWSFiles(keys: keys, secretKey: secretKey)
+    }
+
+    /// The original helper's AWS folder: key id, secret key (with a CRLF) and region.
+    func writeAWSFiles(keys: MotoFixture.Keys? = nil, secretKey: String? = nil) throws {
+        let keys = keys ?? moto.allowed
         try writeAWS("AWS_ACCESS_KEY_ID", keys.accessKeyId + "\n")
         try writeAWS("AWS_SECRET_ACCESS_KEY", (secretKey ?? keys.secretAccessKey) + "\r\n")
         try writeAWS("AWS_DEFAULT_REGION", moto.region + "\n")
