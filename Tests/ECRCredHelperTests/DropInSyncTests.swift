@@ -104,6 +104,57 @@ struct DropInSyncTests {
         }
     }
 
+    @Test func leavesForeignSecretAloneAndAdoptsTheOriginalHelpersSecret() async throws {
+        try await HelperWorld.with(namespaces: ["default", "team-a", "team-b"]) { world in
+            try world.writeOriginalConfig(namespaces: ["default", "team-a", "team-b"])
+            // Someone else's Opaque secret that happens to have our name.
+            try await world.server.put("secrets", namespace: "team-a", [
+                "metadata": ["name": .string(HelperWorld.secretName)],
+                "type": "Opaque",
+                "data": ["token": "aHVudGVyMg=="],
+            ])
+            // What the original helper (kubectl create secret docker-registry) left behind: no labels.
+            let stale = Data(#"{"auths":{"https://123456789012.dkr.ecr.us-east-1.amazonaws.com":{"username":"AWS","password":"old","auth":"QVdTOm9sZA=="}}}"#.utf8)
+            try await world.server.put("secrets", namespace: "team-b", [
+                "metadata": ["name": .string(HelperWorld.secretName)],
+                "type": "kubernetes.io/dockerconfigjson",
+                "data": [".dockerconfigjson": .string(stale.base64EncodedString())],
+            ])
+            let foreign = await world.secret("team-a")
+
+            let result = try await world.run("sync")
+            #expect(result.exitCode == 2, "\(result)")
+            #expect(result.stdoutLines == ["default\twritten", "team-a\tforeign", "team-b\twritten"], "\(result)")
+            let line = try #require(result.stderrLines.first { $0.hasPrefix("team-a: ") }, "\(result)")
+            #expect(line.contains("Opaque") && line.contains("not ours"), "\(line)")
+            #expect(await world.secret("team-a") == foreign, "a foreign secret was modified")
+            let adopted = try #require(await world.secret("team-b"))
+            #expect(adopted["metadata"]?["labels"]?["app.kubernetes.io/managed-by"]?.stringValue == "aws-ecr-cred-helper")
+            #expect(try DockerConfig(secret: adopted) == (try await world.dockerConfig("default")))
+        }
+    }
+
+    @Test func theOriginalSamplesPlaceholdersAreAllReportedAtOnce() async throws {
+        try await HelperWorld.with { world in
+            // The original README's sample values, decoded, plus a typo in a namespace.
+            try world.writeConfig("NAMESPACES", "kube-system Team_A default\n")
+            try world.writeConfig("SECRET_NAME", "registry-aws-ecr\n")
+            try world.writeAWS("AWS_ACCESS_KEY_ID", "Placeholder...\n")
+            try world.writeAWS("AWS_SECRET_ACCESS_KEY", "SecretPlaceholder0123456789\n")
+            try world.writeAWS("AWS_DEFAULT_REGION", "Placeholder...\n")
+
+            let result = try await world.run("sync")
+            #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
+            let text = result.stderr
+            for (setting, file) in [("NAMESPACES", "config/NAMESPACES"), ("AWS_ACCESS_KEY_ID", "config-aws/AWS_ACCESS_KEY_ID"), ("AWS_DEFAULT_REGION", "config-aws/AWS_DEFAULT_REGION")] {
+                #expect(text.lines.contains { $0.contains(setting) && $0.contains(file) }, "\(setting) from \(file) not reported:\n\(text)")
+            }
+            #expect(text.contains("Team_A"))
+            #expect(!result.output.contains("SecretPlaceholder0123456789"), "the secret key was echoed")
+            #expect(await world.server.requests().filter { $0.resource == "secrets" }.isEmpty, "an invalid configuration reached the cluster")
+        }
+    }
+
     /// The single `Error: ...` line a failed command prints (anything else on stderr is a log line).
     private func errorLine(_ result: CommandResult) -> String? {
         let errors = result.stderrLines.filter { $0.hasPrefix("Error: ") }
