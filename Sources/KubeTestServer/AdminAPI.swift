@@ -6,7 +6,7 @@ import Foundation
 
 /// The `/_test/` surface for scripts (authenticated with the admin token); see README.md.
 extension KubeAPI {
-    func handleAdmin(_ segments: [String], _ request: HTTPRequestData) async -> HTTPReply {
+    func handleAdmin(_ segments: [String], _ request: HTTPRequestData) -> HTTPReply {
         guard request.header("Authorization") == "Bearer \(adminToken)" else { return .status(.unauthorized) }
         let query = QueryParameters(request.query)
         do {

@@ -14,6 +14,13 @@ struct HTTPRequestData: Sendable {
     var target: String { query.isEmpty ? path : "\(path)?\(query)" }
 }
 
+/// How the API logic deals with a request: an answer now, or one after waiting (an injected delay).
+enum Handling: Sendable {
+    case reply(HTTPReply)
+    /// Wait this long, then handle the request again with these (already consumed) faults.
+    case later(Duration, [Fault])
+}
+
 /// What the API logic answers.
 enum HTTPReply: Sendable {
     case full(status: Int, headers: [(String, String)], body: [UInt8])

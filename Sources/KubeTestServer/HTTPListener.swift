@@ -11,114 +11,199 @@ final class ConnectionRegistry: Sendable {
     func add(_ channel: any Channel) { channels.withLock { $0[ObjectIdentifier(channel)] = channel } }
     func remove(_ channel: any Channel) { _ = channels.withLock { $0.removeValue(forKey: ObjectIdentifier(channel)) } }
 
-    func closeAll() {
+    /// Closes every connection and waits until they are closed.
+    func closeAll() async {
         let all = channels.withLock { Array($0.values) }
         for channel in all { channel.close(promise: nil) }
+        for channel in all { try? await channel.closeFuture.get() }
     }
 }
-
-typealias HTTPConnection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
 /// A bound listening socket serving HTTP/1.1 (optionally over TLS) to `KubeAPI`.
 struct HTTPListener: Sendable {
     let serverChannel: any Channel
     let port: Int
-    let acceptLoop: Task<Void, Never>
     let connections: ConnectionRegistry
 
     static func bind(host: String, port: Int, tls: NIOSSLContext?, api: KubeAPI) async throws -> HTTPListener {
         let connections = ConnectionRegistry()
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let serverChannel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 512)
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
-            .bind(host: host, port: port) { channel in
+            .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let tls {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                    }
-                    // No pipelining assistance: it stops reading during a response, so a watch would not notice its client leaving.
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: true)
-                    return try HTTPConnection(wrappingChannelSynchronously: channel)
+                    let pipeline = channel.pipeline.syncOperations
+                    if let tls { try pipeline.addHandler(NIOSSLServerHandler(context: tls)) }
+                    // No pipelining assistance: it stops reading during a response, so a watch would not notice
+                    // its client leaving. The handler queues requests itself.
+                    try pipeline.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: true)
+                    try pipeline.addHandler(HTTPRequestHandler(api: api, connections: connections))
                 }
             }
-        let boundPort = server.channel.localAddress?.port ?? port
-        let acceptLoop = Task {
-            await withDiscardingTaskGroup { group in
-                do {
-                    try await server.executeThenClose { inbound in
-                        for try await connection in inbound {
-                            group.addTask { await serve(connection, api: api, connections: connections) }
-                        }
-                    }
-                } catch {
-                    // The listening socket was closed (stop/restart): nothing to report.
-                }
-            }
-        }
-        return HTTPListener(serverChannel: server.channel, port: boundPort, acceptLoop: acceptLoop, connections: connections)
+            .bind(host: host, port: port).get()
+        let boundPort = serverChannel.localAddress?.port ?? port
+        return HTTPListener(serverChannel: serverChannel, port: boundPort, connections: connections)
     }
 
-    /// Stops accepting, cuts every open connection and waits until they are all gone.
+    /// Stops accepting and cuts every open connection.
     func close() async {
         try? await serverChannel.close()
-        connections.closeAll()
-        await acceptLoop.value
+        await connections.closeAll()
+    }
+}
+
+/// Serves the requests of one connection in order. Requests are handled synchronously on the event loop
+/// (the store is lock-based), so a plain request costs no thread hop; a delayed request and a watch run in
+/// a task and write back through the channel.
+final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let api: KubeAPI
+    private let connections: ConnectionRegistry
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var queue: [(HTTPRequestHead, [UInt8])] = []
+    /// A delayed answer or a watch is in progress: later requests wait in `queue`.
+    private var busy = false
+    private var closed = false
+
+    init(api: KubeAPI, connections: ConnectionRegistry) {
+        self.api = api
+        self.connections = connections
     }
 
-    private static func serve(_ connection: HTTPConnection, api: KubeAPI, connections: ConnectionRegistry) async {
-        let channel = connection.channel
-        connections.add(channel)
-        defer { connections.remove(channel) }
-        do {
-            try await connection.executeThenClose { inbound, outbound in
-                var head: HTTPRequestHead?
-                var body: [UInt8] = []
-                for try await part in inbound {
-                    switch part {
-                    case .head(let requestHead):
-                        head = requestHead
-                        body.removeAll(keepingCapacity: true)
-                    case .body(let buffer):
-                        body.append(contentsOf: buffer.readableBytesView)
-                    case .end:
-                        guard let requestHead = head else { continue }
-                        head = nil
-                        let keepAlive = requestHead.isKeepAlive
-                        let reply = await api.handle(Self.request(requestHead, body: body))
-                        switch reply {
-                        case .drop:
-                            return
-                        case .full(let status, let headers, let responseBody):
-                            var responseHeaders = HTTPHeaders(headers)
-                            responseHeaders.add(name: "Content-Length", value: String(responseBody.count))
-                            responseHeaders.add(name: "Cache-Control", value: "no-cache, private")
-                            if !keepAlive { responseHeaders.add(name: "Connection", value: "close") }
-                            let responseHead = HTTPResponseHead(
-                                version: requestHead.version, status: HTTPResponseStatus(statusCode: status),
-                                headers: responseHeaders)
-                            try await outbound.write(
-                                contentsOf: [
-                                    .head(responseHead),
-                                    .body(.byteBuffer(channel.allocator.buffer(bytes: responseBody))),
-                                    .end(nil),
-                                ])
-                        case .watch(let session):
-                            let clientStillThere = try await Self.stream(
-                                session, version: requestHead.version, outbound: outbound, channel: channel, api: api)
-                            if !clientStillThere { return }
-                        }
-                        if !keepAlive { return }
-                    }
-                }
-            }
-        } catch {
-            // A client that goes away mid-request is normal for a test server.
+    func handlerAdded(context: ChannelHandlerContext) {
+        connections.add(context.channel)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        connections.remove(context.channel)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let requestHead):
+            head = requestHead
+            body.removeAll(keepingCapacity: true)
+        case .body(let buffer):
+            body.append(contentsOf: buffer.readableBytesView)
+        case .end:
+            guard let requestHead = head else { return }
+            head = nil
+            queue.append((requestHead, body))
+            body = []
+            processQueue(context: context)
         }
     }
 
-    private static func request(_ head: HTTPRequestHead, body: [UInt8]) -> HTTPRequestData {
+    private func processQueue(context: ChannelHandlerContext) {
+        while !busy, !closed, !queue.isEmpty {
+            let (requestHead, requestBody) = queue.removeFirst()
+            let request = Self.request(requestHead, body: requestBody)
+            dispatch(api.handle(request), head: requestHead, request: request, context: context)
+        }
+    }
+
+    private func dispatch(_ handling: Handling, head: HTTPRequestHead, request: HTTPRequestData, context: ChannelHandlerContext) {
+        switch handling {
+        case .reply(.full(let status, let headers, let responseBody)):
+            let keepAlive = head.isKeepAlive
+            var responseHeaders = HTTPHeaders(headers)
+            responseHeaders.add(name: "Content-Length", value: String(responseBody.count))
+            responseHeaders.add(name: "Cache-Control", value: "no-cache, private")
+            if !keepAlive { responseHeaders.add(name: "Connection", value: "close") }
+            let responseHead = HTTPResponseHead(
+                version: head.version, status: HTTPResponseStatus(statusCode: status), headers: responseHeaders)
+            context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: responseBody)))), promise: nil)
+            if keepAlive {
+                context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            } else {
+                closed = true
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            }
+        case .reply(.drop):
+            closed = true
+            queue.removeAll()
+            context.close(promise: nil)
+        case .reply(.watch(let session)):
+            busy = true
+            startWatch(session, head: head, context: context)
+        case .later(let delay, let faults):
+            busy = true
+            let api = self.api
+            let eventLoop = context.eventLoop
+            let boundHandler = NIOLoopBound(self, eventLoop: eventLoop)
+            let boundContext = NIOLoopBound(context, eventLoop: eventLoop)
+            Task {
+                try? await Task.sleep(for: delay)
+                let handling = api.handle(request, takenFaults: faults)
+                eventLoop.execute {
+                    boundHandler.value.delayEnded(handling, head: head, request: request, context: boundContext.value)
+                }
+            }
+        }
+    }
+
+    private func delayEnded(_ handling: Handling, head: HTTPRequestHead, request: HTTPRequestData, context: ChannelHandlerContext) {
+        busy = false
+        guard !closed else { return }
+        dispatch(handling, head: head, request: request, context: context)
+        processQueue(context: context)
+    }
+
+    private func startWatch(_ session: WatchSession, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        headers.add(name: "Transfer-Encoding", value: "chunked")
+        headers.add(name: "Cache-Control", value: "no-cache, private")
+        context.writeAndFlush(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+        let channel = context.channel
+        let continuation = session.continuation
+        channel.closeFuture.whenComplete { _ in continuation.finish() }
+        let api = self.api
+        let eventLoop = context.eventLoop
+        let boundHandler = NIOLoopBound(self, eventLoop: eventLoop)
+        let boundContext = NIOLoopBound(context, eventLoop: eventLoop)
+        let keepAlive = head.isKeepAlive
+        Task {
+            let completed = await WatchWriter.pump(session, channel: channel, api: api)
+            if let id = session.id { api.store.endWatch(id) }
+            eventLoop.execute {
+                boundHandler.value.watchEnded(completed: completed, keepAlive: keepAlive, context: boundContext.value)
+            }
+        }
+    }
+
+    private func watchEnded(completed: Bool, keepAlive: Bool, context: ChannelHandlerContext) {
+        guard !closed else { return }
+        guard completed else {
+            closed = true
+            context.close(promise: nil)
+            return
+        }
+        if keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            busy = false
+            processQueue(context: context)
+        } else {
+            closed = true
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    static func request(_ head: HTTPRequestHead, body: [UInt8]) -> HTTPRequestData {
         let uri = head.uri
         let path: String
         let query: String
@@ -133,29 +218,17 @@ struct HTTPListener: Sendable {
             method: head.method.rawValue, path: QueryParameters.decodePath(path), query: query,
             headers: head.headers.map { ($0.name, $0.value) }, body: body)
     }
+}
 
-    /// Writes a watch stream until it ends; returns false when the client went away.
-    private static func stream(
-        _ session: WatchSession, version: HTTPVersion, outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>,
-        channel: any Channel, api: KubeAPI
-    ) async throws -> Bool {
+/// Streams a watch's events to its connection.
+enum WatchWriter {
+    /// Writes the watch's events until its stream ends; false when it must end by cutting the connection
+    /// (client gone, write failed, or an abort was asked for).
+    static func pump(_ session: WatchSession, channel: any Channel, api: KubeAPI) async -> Bool {
         let continuation = session.continuation
-        let closed = Mutex(false)
-        channel.closeFuture.whenComplete { _ in
-            closed.withLock { $0 = true }
-            continuation.finish()
-        }
-        defer {
-            if let id = session.id { api.store.endWatch(id) }
-        }
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        headers.add(name: "Transfer-Encoding", value: "chunked")
-        headers.add(name: "Cache-Control", value: "no-cache, private")
-        try await outbound.write(.head(HTTPResponseHead(version: version, status: .ok, headers: headers)))
         let kind = session.kind
         let store = api.store
-        let failed = await withTaskGroup(of: Void.self, returning: Bool.self) { group in
+        return await withTaskGroup(of: Void.self, returning: Bool.self) { group in
             if let interval = session.bookmarkInterval, let id = session.id {
                 group.addTask {
                     while true {
@@ -170,31 +243,29 @@ struct HTTPListener: Sendable {
                     continuation.finish()
                 }
             }
-            var failed = false
+            var completed = true
             for await item in session.stream {
                 let bytes: [UInt8]
                 switch item {
                 case .line(let line): bytes = line
-                case .bookmark(let revision): bytes = Self.bookmark(kind, revision: revision)
+                case .bookmark(let revision): bytes = bookmark(kind, revision: revision)
                 case .abort: bytes = []
                 }
                 if bytes.isEmpty {
-                    failed = true
+                    completed = false
                     break
                 }
+                let part = HTTPServerResponsePart.body(.byteBuffer(channel.allocator.buffer(bytes: bytes)))
                 do {
-                    try await outbound.write(.body(.byteBuffer(channel.allocator.buffer(bytes: bytes))))
+                    try await channel.writeAndFlush(part).get()
                 } catch {
-                    failed = true
+                    completed = false
                     break
                 }
             }
             group.cancelAll()
-            return failed
+            return completed && channel.isActive
         }
-        if failed || closed.withLock({ $0 }) { return false }
-        try await outbound.write(.end(nil))
-        return true
     }
 
     private static func bookmark(_ kind: ResourceKind, revision: UInt64) -> [UInt8] {

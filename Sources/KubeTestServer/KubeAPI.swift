@@ -29,37 +29,46 @@ final class KubeAPI: Sendable {
 
     // MARK: Entry point
 
-    func handle(_ request: HTTPRequestData) async -> HTTPReply {
+    /// Handles a request synchronously (on the connection's event loop). Only an injected delay needs to
+    /// wait: then the answer is `.later`, and the caller waits and calls again with the faults already taken.
+    func handle(_ request: HTTPRequestData, takenFaults: [Fault]? = nil) -> Handling {
+        let route = Route.parse(request.path)
+        if case .admin(let segments) = route {
+            return .reply(handleAdmin(segments, request))
+        }
+        let fired = takenFaults ?? faults.take(method: request.method, target: request.target)
+        if takenFaults == nil {
+            var delay = Duration.zero
+            for case .delay(let duration) in fired { delay += duration }
+            if delay > .zero { return .later(delay, fired) }
+        }
         var record = RecordedRequest(
             method: request.method, path: request.path, query: request.query, verb: "", resource: "", namespace: nil,
             name: nil, user: nil, status: 0, contentType: request.header("Content-Type"))
-        let route = Route.parse(request.path)
-        if case .admin(let segments) = route {
-            return await handleAdmin(segments, request)
-        }
         if case .resource(let resource) = route {
             record.resource = resource.kind.plural
             record.namespace = resource.namespace
             record.name = resource.name
             record.verb = verb(for: request, resource)
         }
-        let reply = await respond(request, route: route, record: &record)
+        let reply = respond(request, route: route, faults: fired, record: &record)
         record.status = reply.statusCode
         log.append(record)
-        return reply
+        return .reply(reply)
     }
 
-    private func respond(_ request: HTTPRequestData, route: Route, record: inout RecordedRequest) async -> HTTPReply {
+    private func respond(
+        _ request: HTTPRequestData, route: Route, faults: [Fault], record: inout RecordedRequest
+    ) -> HTTPReply {
         record.user = authenticate(request)?.name
-        for fault in faults.take(method: request.method, target: request.target) {
+        for fault in faults {
             switch fault {
-            case .delay(let duration): try? await Task.sleep(for: duration)
+            case .delay: continue
             case .dropConnection: return .drop
             case .status(let code, let retryAfter): return .status(.injected(code, retryAfterSeconds: retryAfter))
             }
         }
         guard let user = authenticate(request) else { return .status(.unauthorized) }
-        record.user = user.name
         do throws(APIStatus) {
             switch route {
             case .version: return .json(200, Discovery.version)
@@ -73,7 +82,7 @@ final class KubeAPI: Sendable {
                 guard let list = Discovery.resourceList(group: group, version: version) else { throw APIStatus.pathNotFound() }
                 return .json(200, list)
             case .resource(let resource):
-                return try await serve(request, resource, user: user, record: &record)
+                return try serve(request, resource, user: user, record: &record)
             case .admin, .notFound:
                 throw APIStatus.pathNotFound()
             }
@@ -106,7 +115,7 @@ final class KubeAPI: Sendable {
 
     private func serve(
         _ request: HTTPRequestData, _ route: ResourceRoute, user: TestUser, record: inout RecordedRequest
-    ) async throws(APIStatus) -> HTTPReply {
+    ) throws(APIStatus) -> HTTPReply {
         let query = QueryParameters(request.query)
         let verb = record.verb
         let kind = route.kind
