@@ -201,9 +201,16 @@ public actor SyncController {
                 await deps.status.recordNextRefresh(Date().addingTimeInterval(delay.seconds))
             } catch {
                 tokenFailures += 1
+                // The retry must fetch again, whatever made this cycle fetch (a key rotation, not only the due time).
+                tokensDue = nil
                 await failed("\(error)", retryAfterAttempt: true)
-                // An older login that has not expired still gets written where it is missing.
+                // An older login that has not expired still gets written where it is missing. The refresh
+                // itself failed, so this pass is not reported as a success: status, /readyz, the
+                // last-success metric and the Events keep saying so until a fetch succeeds.
                 guard let desired, desired.name == settings.secretName, !desired.login.hasExpired(at: Date()) else { return }
+                if !secretWatchReady { await listObservedSecrets(settings) }
+                _ = await writeAll(settings: settings, desired: desired)
+                return
             }
         }
         guard let desired else { return }
