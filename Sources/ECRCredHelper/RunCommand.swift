@@ -58,6 +58,8 @@ struct RunCommand: AsyncParsableCommand {
         let dependencies = SyncController.Dependencies(
             kube: runtime.kube, tokens: runtime.tokens, settings: runtime.settings, status: status, events: events, logger: logger
         )
+        // Without election this replica is the one that writes; the gauge says so as `status` does.
+        if election == nil { dependencies.metrics.setLeader(true) }
         var services: [any Service] = [
             SyncService(dependencies: dependencies, election: election, status: status, logger: logger)
         ]
