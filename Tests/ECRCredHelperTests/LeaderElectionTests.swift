@@ -29,11 +29,16 @@ struct LeaderElectionTests {
             func replicaA() throws -> ChildProcess {
                 try world.launch("run", environment: common.merging(["POD_NAME": "replica-a"]) { $1 })
             }
+            let portB = try HTTPProbe.freePort()
             func replicaB() throws -> ChildProcess {
                 try world.launch(
                     "run", ["--config-dir", world.configDirectory, "--aws-config-dir", world.awsConfigDirectory, "--kubeconfig", kubeconfigB],
-                    environment: common.merging(["POD_NAME": "replica-b"]) { $1 }, locations: false
+                    environment: common.merging(["POD_NAME": "replica-b", "HTTP_PORT": "\(portB)"]) { $1 }, locations: false
                 )
+            }
+            @Sendable func leaderGauge() async -> Double? {
+                guard let answer = await HTTPProbe.get(port: portB, "/metrics") else { return nil }
+                return PrometheusText(answer.body).values("aws_ecr_cred_helper_leader").first?.value
             }
 
             let a = try replicaA()
@@ -52,6 +57,10 @@ struct LeaderElectionTests {
             try await world.waitForSecrets(["team-a"], process: a)
             #expect(await world.leaseHolder() == "replica-a")
             #expect(await world.secretWrites(user: Self.replicaBUser).isEmpty, "the standby wrote secrets")
+            // A standby is ready (it has nothing to serve until it leads) and says it is not the leader.
+            let standbyReady = try await HTTPProbe.waitFor(port: portB, "/readyz", status: 200)
+            #expect(standbyReady.body.contains("standby"), "\(standbyReady.body)")
+            #expect(await leaderGauge() == 0)
 
             // Graceful stop: the leader finishes, releases the Lease, and the standby takes over at once
             // (well within the 15 s lease duration it would otherwise wait out).
@@ -63,6 +72,7 @@ struct LeaderElectionTests {
             await world.server.delete("secrets", namespace: "default", name: HelperWorld.secretName)
             try await world.waitForSecrets(["default"], process: b)
             #expect(await world.secretWrites(user: Self.replicaBUser).contains { $0.namespace == "default" }, "the new leader did not write")
+            try await eventually("replica-b's leader gauge at 1") { await leaderGauge() == 1 }
 
             // A crash (SIGKILL: no release): a fresh replica-a waits out the lease duration, then takes over.
             let a2 = try replicaA()

@@ -57,6 +57,7 @@ struct OperabilityTests {
                     #expect(metrics.types[Self.prefix + name] == "gauge", "\(name): \(metrics.types[Self.prefix + name] ?? "no TYPE")")
                 }
                 #expect(metrics.values(Self.prefix + "managed_namespaces").first?.value == 2)
+                #expect(metrics.values(Self.prefix + "leader").first?.value == 1, "without election this replica is the writer")
                 #expect(!answer.body.contains(world.moto.allowed.secretAccessKey))
             }
         }
