@@ -67,6 +67,35 @@ struct ReliabilityTests {
         }
     }
 
+    @Test func invalidConfigurationIsRetriedNotFatalAndSigtermDuringBackoffExitsCleanly() async throws {
+        try await HelperWorld.with { world in
+            try world.writeAWSFiles()
+            let port = try HTTPProbe.freePort()
+            try await world.running(environment: ["HTTP_PORT": "\(port)"]) { process in
+                // No NAMESPACES yet: the helper says so and waits for the file, it does not exit.
+                try await process.waitForLog("NAMESPACES is empty or missing")
+                let notReady = try await HTTPProbe.waitFor(port: port, "/readyz", status: 503)
+                #expect(notReady.body.contains("NAMESPACES"), "\(notReady.body)")
+                #expect(process.isRunning)
+
+                try world.writeConfig("NAMESPACES", "default team-a\n")
+                try await world.waitForSecrets(["default", "team-a"], process: process)
+                _ = try await HTTPProbe.waitFor(port: port, "/readyz", status: 200)
+                let before = await world.server.objects("secrets", namespace: nil)
+
+                // A rotated key that does not work: refresh fails, the secrets stay, retries back off.
+                try world.writeAWS("AWS_SECRET_ACCESS_KEY", "rotated-but-wrong-0123456789abcdefghijkl\n")
+                try await process.waitForLog("refresh failed, existing secrets left untouched")
+                #expect(await world.server.objects("secrets", namespace: nil) == before)
+
+                // SIGTERM while waiting for the next attempt: a prompt, clean exit.
+                process.terminate()
+                #expect(try await process.wait(timeout: .seconds(15)) == .exited(0), "\(process.stderr.suffix(2000))")
+                #expect(!process.output.contains("rotated-but-wrong-0123456789abcdefghijkl"))
+            }
+        }
+    }
+
     private func configs(_ world: HelperWorld, _ namespaces: [String]) async throws -> [String: DockerConfig] {
         var configs: [String: DockerConfig] = [:]
         for namespace in namespaces {
