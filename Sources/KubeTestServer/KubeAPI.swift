@@ -14,6 +14,7 @@ final class KubeAPI: Sendable {
     let log: RequestLog
     let adminToken: String
     let bookmarkInterval: Duration
+    let createsDefaultServiceAccounts: Bool
     let serverAddress: Mutex<String>
 
     init(configuration: KubeTestServerConfiguration, adminToken: String) {
@@ -21,6 +22,7 @@ final class KubeAPI: Sendable {
         log = RequestLog(limit: configuration.requestLogLimit)
         self.adminToken = adminToken
         bookmarkInterval = configuration.bookmarkInterval
+        createsDefaultServiceAccounts = configuration.defaultServiceAccounts
         serverAddress = Mutex("\(configuration.host):\(configuration.port)")
         users.add(TestUser.admin(token: adminToken))
         for user in configuration.users { users.add(user) }
@@ -124,7 +126,7 @@ final class KubeAPI: Sendable {
 
         var labels = LabelSelector.everything
         var fields = FieldSelector.everything
-        if verb == "list" || verb == "watch" {
+        if verb == "list" || verb == "watch" || verb == "deletecollection" {
             if let text = query["labelSelector"] { labels = try LabelSelector(parsing: text) }
             if let text = query["fieldSelector"] { fields = try FieldSelector(parsing: text) }
         }
@@ -159,6 +161,17 @@ final class KubeAPI: Sendable {
             return try patch(kind, namespace: namespace, name: route.name ?? "", request: request, query: query, user: user)
         case "delete":
             return try delete(kind, namespace: namespace, name: route.name ?? "")
+        case "deletecollection":
+            guard kind != .namespaces else { throw APIStatus.methodNotAllowed(request.method) }
+            let (items, _) = store.list(kind, namespace: route.namespace, labels: labels, fields: fields)
+            var deleted: [StoredObject] = []
+            for item in items {
+                let itemNamespace = item.object["metadata"]?["namespace"]?.stringValue ?? ""
+                if let outcome = try? store.write(kind, namespace: itemNamespace, name: item.name, { _, _ in .delete }) {
+                    deleted.append(outcome.stored)
+                }
+            }
+            return .json(200, Self.encodeList(kind, items: deleted, revision: store.currentRevision))
         default:
             throw APIStatus.methodNotAllowed(request.method)
         }
@@ -269,6 +282,7 @@ final class KubeAPI: Sendable {
             ownership.update(from: nil, to: object, manager: manager)
             return .put(object, ownership)
         }
+        if kind == .namespaces { namespaceCreated(name) }
         return .json(201, outcome.stored.encoded.bytes)
     }
 
@@ -391,6 +405,7 @@ final class KubeAPI: Sendable {
             let object = try Normalizer.normalize(merged, kind: kind, name: name, existing: current?.object)
             return .put(object, ownership)
         }
+        if outcome.created, kind == .namespaces { namespaceCreated(name) }
         return .json(outcome.created ? 201 : 200, outcome.stored.encoded.bytes)
     }
 
@@ -441,9 +456,21 @@ final class KubeAPI: Sendable {
     func createNamespace(_ name: String, labels: [String: String]) {
         let labelObject = JSONValue.object(labels.mapValues { .string($0) })
         let body: JSONValue = ["metadata": ["name": .string(name), "labels": labelObject]]
-        _ = try? store.write(.namespaces, namespace: "", name: name) { current, _ throws(APIStatus) in
+        let outcome = try? store.write(.namespaces, namespace: "", name: name) { current, _ throws(APIStatus) in
             let object = try Normalizer.normalize(body, kind: .namespaces, name: name, existing: current?.object)
             return .put(object, current?.ownership ?? FieldOwnership())
+        }
+        if outcome?.created == true { namespaceCreated(name) }
+    }
+
+    /// What a cluster's controller manager does for a new namespace, when asked to behave like one.
+    func namespaceCreated(_ name: String) {
+        guard createsDefaultServiceAccounts, store.get(.serviceAccounts, namespace: name, name: "default") == nil else {
+            return
+        }
+        _ = try? store.write(.serviceAccounts, namespace: name, name: "default") { current, _ throws(APIStatus) in
+            guard current == nil else { throw APIStatus.alreadyExists(.serviceAccounts, name: "default") }
+            return .put(["metadata": ["name": "default"]], FieldOwnership())
         }
     }
 }

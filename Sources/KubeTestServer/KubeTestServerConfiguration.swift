@@ -21,6 +21,9 @@ public struct KubeTestServerConfiguration: Sendable {
     public var adminToken: String?
     /// How many requests the request log keeps (the oldest are dropped).
     public var requestLogLimit: Int
+    /// Give every new namespace a `default` ServiceAccount, as a cluster's controller manager does (off: a bare
+    /// API server, where new namespaces have none).
+    public var defaultServiceAccounts: Bool = false
 
     public init(
         host: String = "127.0.0.1",

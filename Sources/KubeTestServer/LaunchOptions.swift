@@ -28,6 +28,7 @@ public struct LaunchOptions: Sendable {
     public var caFile: String?
     public var watchHistoryLimit = 1000
     public var bookmarkIntervalSeconds: Double = 10
+    public var defaultServiceAccounts = false
 
     public init() {}
 
@@ -68,6 +69,7 @@ public struct LaunchOptions: Sendable {
     public func configuration() throws -> KubeTestServerConfiguration {
         var configuration = KubeTestServerConfiguration(host: host, port: port, tls: !plainHTTP)
         configuration.watchHistoryLimit = watchHistoryLimit
+        configuration.defaultServiceAccounts = defaultServiceAccounts
         configuration.bookmarkInterval = .milliseconds(Int(bookmarkIntervalSeconds * 1000))
         if let configFile {
             let file = try JSONDecoder().decode(ConfigFile.self, from: Data(try Self.readText(configFile).utf8))

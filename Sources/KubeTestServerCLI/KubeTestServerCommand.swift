@@ -37,6 +37,8 @@ struct KubeTestServerCommand: AsyncParsableCommand {
     @Option(help: "CA (PEM) that signed --cert (default: --cert itself).") var ca: String?
     @Option(help: "Watch events kept for resuming watches.") var watchHistory = 1000
     @Option(help: "Seconds between BOOKMARK events.") var bookmarkInterval: Double = 10
+    @Flag(help: "Give every new namespace a 'default' ServiceAccount, as a controller manager does.")
+    var defaultServiceAccounts = false
 
     func run() async throws {
         var options = LaunchOptions()
@@ -56,6 +58,7 @@ struct KubeTestServerCommand: AsyncParsableCommand {
         options.caFile = ca
         options.watchHistoryLimit = watchHistory
         options.bookmarkIntervalSeconds = bookmarkInterval
+        options.defaultServiceAccounts = defaultServiceAccounts
 
         let server = try await KubeTestServer.start(try options.configuration())
         for line in try options.announce(server) { print(line) }

@@ -1,5 +1,6 @@
 import KubeTestServer
 import NIOHTTP1
+import TestSupport
 import Testing
 
 @Suite("Lists and selectors")
@@ -57,6 +58,46 @@ struct SelectorTests {
             #expect(try await names("/api/v1/namespaces/team-a/secrets?fieldSelector=metadata.name!%3Dx") == ["team-a/y"])
             let bad = try await client.send(.GET, "/api/v1/secrets?labelSelector=a%20in%20b", token: server.adminToken)
             #expect(bad.status == 400)
+        }
+    }
+
+    @Test("deletecollection removes the selected objects and answers them")
+    func deleteCollection() async throws {
+        try await withServer { server, client async throws in
+            for (name, managed) in [("a", true), ("b", true), ("c", false)] {
+                var object: JSONValue = ["metadata": ["name": .string(name)]]
+                if managed { object["metadata"]?["labels"] = ["managed-by": "helper"] }
+                try await server.put("secrets", namespace: "default", object)
+            }
+            let watch = try await client.watch("/api/v1/namespaces/default/secrets?watch=1", token: server.adminToken)
+            try await eventually("the three ADDED events") { watch.events.count == 3 }
+            let answer = try await client.send(
+                .DELETE, "/api/v1/namespaces/default/secrets?labelSelector=managed-by%3Dhelper", token: server.adminToken)
+            #expect(answer.status == 200)
+            #expect(answer.json?["items"]?.arrayValue?.count == 2)
+            #expect(await server.objects("secrets", namespace: "default").map { $0["metadata"]?["name"] } == ["c"])
+            try await eventually("two DELETED events") { watch.names("DELETED").count == 2 }
+            #expect(Set(watch.names("DELETED")) == ["a", "b"])
+            watch.cancel()
+        }
+    }
+
+    @Test("with defaultServiceAccounts, every new namespace gets a default ServiceAccount")
+    func defaultServiceAccounts() async throws {
+        var configuration = KubeTestServerConfiguration(namespaces: ["default"])
+        configuration.defaultServiceAccounts = true
+        try await withServer(configuration) { server, client async throws in
+            #expect(await server.object("serviceaccounts", namespace: "default", name: "default") != nil)
+            let created = try await client.send(
+                .POST, "/api/v1/namespaces", token: server.adminToken,
+                body: #"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"fresh"}}"#)
+            #expect(created.status == 201)
+            #expect(await server.object("serviceaccounts", namespace: "fresh", name: "default") != nil)
+            await server.createNamespace("direct")
+            #expect(await server.object("serviceaccounts", namespace: "direct", name: "default") != nil)
+        }
+        try await withServer(KubeTestServerConfiguration(namespaces: ["default"])) { server, _ async throws in
+            #expect(await server.object("serviceaccounts", namespace: "default", name: "default") == nil)
         }
     }
 
