@@ -93,6 +93,11 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let requestHead):
             head = requestHead
             body.removeAll(keepingCapacity: true)
+            // curl sends large bodies only after a 100 Continue.
+            if requestHead.headers.first(name: "Expect")?.lowercased() == "100-continue" {
+                let interim = HTTPResponseHead(version: requestHead.version, status: .continue)
+                context.writeAndFlush(wrapOutboundOut(.head(interim)), promise: nil)
+            }
         case .body(let buffer):
             body.append(contentsOf: buffer.readableBytesView)
         case .end:
