@@ -20,6 +20,8 @@ public struct KubeConfiguration: Sendable, CustomStringConvertible {
     /// How long to keep trying to open a connection (TCP and TLS, retried within this time) before a
     /// request fails with `KubeTransportError`.
     public var connectTimeout: Duration = .seconds(10)
+    /// Sent as `User-Agent`; the server's audit log and metrics show it.
+    public var userAgent: String = "swift-kubeclient"
     /// Where this configuration came from, for logs: `in-cluster`, `kubeconfig /path (context x)`.
     public var origin: String = "explicit"
 

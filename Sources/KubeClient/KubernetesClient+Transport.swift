@@ -46,7 +46,7 @@ extension KubernetesClient {
             request.method = method
             request.headers.reserveCapacity(4)
             request.headers.add(name: "Accept", value: "application/json")
-            request.headers.add(name: "User-Agent", value: "aws-ecr-cred-helper-kubeclient")
+            request.headers.add(name: "User-Agent", value: configuration.userAgent)
             if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
             if let tokenSource {
                 let token = try tokenSource.token()

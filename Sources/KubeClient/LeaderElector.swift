@@ -5,6 +5,12 @@ import Foundation
 #endif
 import Logging
 
+/// Marks the task running a leader's `onStartedLeading`, so `release()` called from inside it does not wait
+/// for itself.
+enum LeaderWork {
+    @TaskLocal static var elector: ObjectIdentifier?
+}
+
 public struct LeaderElectionConfiguration: Sendable {
     public var leaseName: String
     public var namespace: String
@@ -53,6 +59,7 @@ public actor LeaderElector {
     private var observedAt = ContinuousClock.now
     private var attempt: Task<Bool, Never>?
     private var leaderTask: Task<Void, Never>?
+    private var finishing: Task<Void, Never>?
     private var onStoppedLeading: (@Sendable () async -> Void)?
     private var watchers: [Int: AsyncStream<Bool>.Continuation] = [:]
     private var nextWatcherID = 0
@@ -74,6 +81,7 @@ public actor LeaderElector {
         onStoppedLeading: @escaping @Sendable () async -> Void = {}
     ) async {
         stopping = false
+        finishing = nil
         self.onStoppedLeading = onStoppedLeading
         var lastRenewal = ContinuousClock.now
         while !Task.isCancelled && !stopping {
@@ -87,14 +95,15 @@ public actor LeaderElector {
                 } else if lastRenewal.duration(to: .now) >= configuration.renewDeadline {
                     logger.warning("could not renew the leader lease within the renew deadline; stepping down")
                     holdsLease = false
-                    await stepDown()
+                    await stepDown(waitForWork: false)
                 }
             } else {
                 if await attemptOnce(timeout: configuration.renewDeadline), !stopping, !Task.isCancelled {
                     lastRenewal = .now
                     logger.info("became leader")
                     isLeader = true
-                    leaderTask = Task { await onStartedLeading() }
+                    let elector = ObjectIdentifier(self)
+                    leaderTask = Task { await LeaderWork.$elector.withValue(elector) { await onStartedLeading() } }
                     publish(true)
                     continue
                 }
@@ -102,24 +111,40 @@ public actor LeaderElector {
                 guard await pause(jittered(configuration.retryPeriod)) else { break }
             }
         }
-        if Task.isCancelled && configuration.releaseOnCancel && holdsLease {
-            holdsLease = false
-            // A fresh task: the cancelled one could not send the request.
-            await Task { await self.writeRelease() }.value
+        if stopping || (Task.isCancelled && configuration.releaseOnCancel) {
+            await finish()
+        } else {
+            await stepDown(waitForWork: true)
         }
-        if isLeader { await stepDown() }
     }
 
     /// Gives the lease up (holder cleared, duration 1 s) so another replica can take over at once, and
     /// stops `run`. Call on graceful shutdown.
+    /// Leader work is cancelled and awaited first (unless `release()` is called from inside it, as a leader
+    /// that finished its work may do), so that the next leader never overlaps with this one.
     public func release() async {
         stopping = true
         _ = await attempt?.value
-        if holdsLease {
-            holdsLease = false
-            await writeRelease()
+        await finish()
+    }
+
+    /// Ends leadership and releases the lease, once, whether `release()` or the end of `run` gets here
+    /// first; the other waits for it. Leader work ends before the lease is released, so two leaders never
+    /// overlap.
+    private func finish() async {
+        if let finishing {
+            await finishing.value
+            return
         }
-        if isLeader { await stepDown() }
+        let task = Task {
+            await self.stepDown(waitForWork: true)
+            if self.holdsLease {
+                self.holdsLease = false
+                await self.writeRelease()
+            }
+        }
+        finishing = task
+        await task.value
     }
 
     /// The current leadership, then every change.
@@ -139,12 +164,15 @@ public actor LeaderElector {
         for continuation in watchers.values { continuation.yield(leading) }
     }
 
-    private func stepDown() async {
+    private func stepDown(waitForWork: Bool) async {
         guard isLeader else { return }
         isLeader = false
-        leaderTask?.cancel()
+        let work = leaderTask
         leaderTask = nil
+        work?.cancel()
         publish(false)
+        // Awaiting the work from inside it would never return.
+        if waitForWork, LeaderWork.elector != ObjectIdentifier(self) { await work?.value }
         logger.info("stopped leading")
         await onStoppedLeading?()
     }
@@ -251,7 +279,12 @@ public actor LeaderElector {
         }
     }
 
+    /// Runs in a task of its own: the caller may be cancelled (shutdown, or the leader work releasing).
     private func writeRelease() async {
+        await Task { await self.writeReleaseNow() }.value
+    }
+
+    private func writeReleaseNow() async {
         do {
             var lease = try await client.get(Lease.self, namespace: configuration.namespace, name: configuration.leaseName)
             guard lease.spec?.holderIdentity == configuration.identity else { return }

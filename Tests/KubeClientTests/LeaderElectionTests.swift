@@ -15,7 +15,13 @@ import TestSupport
         let leaderWorkCancelled = Mutex(false)
         private let task = Mutex<Task<Void, Never>?>(nil)
 
-        init(client: KubernetesClient, identity: String, leaseDuration: Duration, releaseOnCancel: Bool = true, logger: Logger) {
+        let releaseWhenLeading: Bool
+
+        init(
+            client: KubernetesClient, identity: String, leaseDuration: Duration, releaseOnCancel: Bool = true,
+            releaseWhenLeading: Bool = false, logger: Logger
+        ) {
+            self.releaseWhenLeading = releaseWhenLeading
             elector = LeaderElector(
                 client: client,
                 configuration: LeaderElectionConfiguration(
@@ -32,6 +38,11 @@ import TestSupport
                 await elector.run(
                     onStartedLeading: { [self] in
                         started.withLock { $0 += 1 }
+                        if releaseWhenLeading {
+                            // A leader whose work is done hands over from inside that work.
+                            await elector.release()
+                            return
+                        }
                         // Leader work runs until leadership ends.
                         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
                         leaderWorkCancelled.withLock { $0 = true }
@@ -40,6 +51,11 @@ import TestSupport
                 )
             }
             task.withLock { $0 = running }
+        }
+
+        /// Waits for `run` to return on its own.
+        func finished() async {
+            await task.withLock { $0 }?.value
         }
 
         func cancel() async {
@@ -73,8 +89,9 @@ import TestSupport
 
                 await a.elector.release()
                 #expect(await !a.isLeader)
-                try await eventually("pod-a's leader work to be cancelled") { a.leaderWorkCancelled.withLock { $0 } }
+                #expect(a.leaderWorkCancelled.withLock { $0 }, "release waits for the leader work to end")
                 #expect(a.stopped.withLock { $0 } == 1)
+                await a.finished()
                 try await eventually("pod-b to take over after the release") { await b.isLeader }
                 try await eventually("pod-b's leadership stream to report it") { changes.all == [false, true] }
                 let taken = await cluster.server.object("leases", namespace: "kube-system", name: "cred-helper")
@@ -87,6 +104,22 @@ import TestSupport
                 let released = await cluster.server.object("leases", namespace: "kube-system", name: "cred-helper")
                 #expect(released?["spec"]?["holderIdentity"]?.stringValue == "")
                 #expect(b.stopped.withLock { $0 } == 1)
+            }
+        }
+    }
+
+    @Test func releaseFromInsideTheLeaderWorkReturnsAndFreesTheLease() async throws {
+        try await LiveCluster.run { cluster in
+            try await cluster.withClient { client in
+                let a = Candidate(client: client, identity: "pod-a", leaseDuration: .seconds(60), releaseWhenLeading: true, logger: cluster.logger)
+                a.start()
+                await a.finished()
+                #expect(a.started.withLock { $0 } == 1)
+                #expect(a.stopped.withLock { $0 } == 1)
+                #expect(await !a.isLeader)
+                let lease = await cluster.server.object("leases", namespace: "kube-system", name: "cred-helper")
+                #expect(lease?["spec"]?["holderIdentity"]?.stringValue == "")
+                #expect(lease?["spec"]?["leaseDurationSeconds"]?.intValue == 1)
             }
         }
     }
