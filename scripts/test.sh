@@ -8,4 +8,6 @@ source scripts/lib/venv.sh
 source scripts/lib/moto.sh
 ensure_venv
 start_moto
+# A second, HTTPS moto for the custom-CA tests (AWSClientTests); they skip themselves if it cannot start.
+start_moto_tls || echo "warning: the HTTPS moto did not start; the custom-CA tests will be skipped" >&2
 swift test "$@"

@@ -1,0 +1,202 @@
+import Logging
+import Synchronization
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// AWS credentials: a long-term access key, or temporary credentials (with session token and expiration).
+/// `description` shows only a key-id prefix and suffix; the secret key and session token never appear.
+public struct AWSCredentials: Sendable, CustomStringConvertible, CustomDebugStringConvertible, Equatable {
+    public var accessKeyID: String
+    public var secretAccessKey: String
+    public var sessionToken: String?
+    public var expiration: Date?
+
+    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil, expiration: Date? = nil) {
+        self.accessKeyID = accessKeyID
+        self.secretAccessKey = secretAccessKey
+        self.sessionToken = sessionToken
+        self.expiration = expiration
+    }
+
+    /// True for temporary (STS) credentials.
+    public var isTemporary: Bool { sessionToken?.isEmpty == false }
+
+    /// The key id shortened for messages, e.g. `AKIA…MPLE`.
+    public var redactedKeyID: String { Self.redact(keyID: accessKeyID) }
+
+    public var description: String {
+        var parts = ["accessKeyID: \(redactedKeyID)", "secretAccessKey: <redacted>"]
+        if isTemporary { parts.append("sessionToken: <redacted>") }
+        if let expiration { parts.append("expiration: \(UTCTime.iso8601(expiration))") }
+        return "AWSCredentials(\(parts.joined(separator: ", ")))"
+    }
+
+    public var debugDescription: String { description }
+
+    /// `AKIAIOSFODNN7EXAMPLE` -> `AKIA…MPLE`; short or odd ids are shortened further.
+    public static func redact(keyID: String) -> String {
+        let trimmed = keyID.trimmedWhitespace
+        if trimmed.isEmpty { return "<empty>" }
+        if trimmed.count >= 16 { return "\(trimmed.prefix(4))…\(trimmed.suffix(4))" }
+        if trimmed.count >= 8 { return "\(trimmed.prefix(4))…" }
+        return "…"
+    }
+
+    /// True when the credentials expire within `margin` of `now` (never for long-term keys).
+    public func expires(within margin: Duration, now: Date = Date()) -> Bool {
+        guard let expiration else { return false }
+        return expiration.timeIntervalSince(now) <= margin.seconds
+    }
+
+    /// Checks the keys for the mistakes that make AWS answer with a confusing error (empty values, white space
+    /// or quotes pasted along with the key), naming the variable in `source` (e.g. "AWS_ACCESS_KEY_ID").
+    public func validated(keyIDSource: String = "AWS_ACCESS_KEY_ID", secretSource: String = "AWS_SECRET_ACCESS_KEY")
+        throws -> AWSCredentials
+    {
+        func check(_ value: String, _ name: String, isSecret: Bool) throws {
+            let shown = isSecret ? "the value" : "\"\(Self.redact(keyID: value))\""
+            if value.isEmpty {
+                throw AWSError.invalidConfiguration("\(name) is empty: set it to the \(isSecret ? "secret access key" : "access key id") of the IAM user")
+            }
+            if value.trimmedWhitespace != value {
+                throw AWSError.invalidConfiguration("\(name): \(shown) has leading or trailing white space (often a newline from `echo` or an editor): remove it")
+            }
+            if value.contains(where: { $0 == "\"" || $0 == "'" }) {
+                throw AWSError.invalidConfiguration("\(name): \(shown) contains quote characters: remove the quotes")
+            }
+            if value.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value > 0x7E }) {
+                throw AWSError.invalidConfiguration("\(name): \(shown) contains spaces or non-ASCII characters: check that the right value was pasted")
+            }
+        }
+        try check(accessKeyID, keyIDSource, isSecret: false)
+        try check(secretAccessKey, secretSource, isSecret: true)
+        return self
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, a) = components
+        return Double(s) + Double(a) / 1e18
+    }
+}
+
+/// Something that yields credentials; called before every AWS request.
+public protocol AWSCredentialProvider: Sendable {
+    func credentials() async throws -> AWSCredentials
+}
+
+/// Fixed credentials (e.g. keys read from environment variables or from files mounted into the pod).
+public struct StaticCredentialProvider: AWSCredentialProvider, CustomStringConvertible {
+    public let value: AWSCredentials
+
+    public init(_ credentials: AWSCredentials) { self.value = credentials }
+
+    public init(accessKeyID: String, secretAccessKey: String, sessionToken: String? = nil) {
+        self.value = AWSCredentials(accessKeyID: accessKeyID, secretAccessKey: secretAccessKey, sessionToken: sessionToken)
+    }
+
+    public func credentials() async throws -> AWSCredentials { value }
+
+    public var description: String { "StaticCredentialProvider(\(value))" }
+}
+
+/// Credentials computed by a closure on every call (e.g. keys re-read from mounted files each cycle).
+public struct ClosureCredentialProvider: AWSCredentialProvider {
+    let body: @Sendable () async throws -> AWSCredentials
+    public init(_ body: @escaping @Sendable () async throws -> AWSCredentials) { self.body = body }
+    public func credentials() async throws -> AWSCredentials { try await body() }
+}
+
+/// Caches the credentials of another provider. Temporary credentials are renewed `refreshBefore` ahead of
+/// their expiration; concurrent callers share one refresh. Credentials without expiration are kept until
+/// `invalidate()`. When a renewal fails while the cached credentials are still valid, those are returned
+/// (and the failure logged) so a brief STS outage does not fail callers before it has to.
+public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
+    public let base: any AWSCredentialProvider
+    public let refreshBefore: Duration
+    private let now: @Sendable () -> Date
+    private let logger: Logger
+
+    private struct State {
+        var cached: AWSCredentials?
+        var inFlight: Task<AWSCredentials, any Error>?
+    }
+    private let state = Mutex(State())
+
+    public init(
+        _ base: any AWSCredentialProvider,
+        refreshBefore: Duration = .seconds(5 * 60),
+        logger: Logger = Logger(label: "AWSClient.credentials"),
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.base = base
+        self.refreshBefore = refreshBefore
+        self.now = now
+        self.logger = logger
+    }
+
+    /// Drops the cached credentials (e.g. after AWS answered ExpiredToken); the next call fetches new ones.
+    public func invalidate() {
+        state.withLock { $0.cached = nil }
+    }
+
+    /// The currently cached credentials, if any (for diagnostics).
+    public var cached: AWSCredentials? { state.withLock { $0.cached } }
+
+    public func credentials() async throws -> AWSCredentials {
+        let current = now()
+        enum Step {
+            case use(AWSCredentials)
+            case join(Task<AWSCredentials, any Error>, AWSCredentials?)
+        }
+        let step: Step = state.withLock { s in
+            if let c = s.cached, !c.expires(within: refreshBefore, now: current) {
+                return .use(c)
+            }
+            if let task = s.inFlight { return .join(task, s.cached) }
+            let base = self.base
+            let task = Task<AWSCredentials, any Error> { try await base.credentials() }
+            s.inFlight = task
+            // Clear the in-flight marker once the refresh is over, whoever waits for it.
+            Task { [weak self] in
+                _ = await task.result
+                self?.state.withLock { $0.inFlight = nil }
+            }
+            return .join(task, s.cached)
+        }
+        switch step {
+        case .use(let c):
+            return c
+        case .join(let task, let previous):
+            do {
+                let fresh = try await task.value
+                state.withLock { s in
+                    let cachedExpiration = s.cached?.expiration ?? .distantPast
+                    if s.cached == nil || cachedExpiration < (fresh.expiration ?? .distantFuture) {
+                        s.cached = fresh
+                    }
+                }
+                logger.debug(
+                    "AWS credentials refreshed",
+                    metadata: [
+                        "accessKeyID": "\(fresh.redactedKeyID)",
+                        "expiration": "\(fresh.expiration.map(UTCTime.iso8601) ?? "none")",
+                    ])
+                return fresh
+            } catch {
+                if let previous, let expiration = previous.expiration, expiration > now() {
+                    logger.warning(
+                        "renewing AWS credentials failed; using the cached ones until they expire",
+                        metadata: ["expiration": "\(UTCTime.iso8601(expiration))", "error": "\(error)"])
+                    return previous
+                }
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Small, locale-free UTC date helpers (no Calendar/DateFormatter: the product links FoundationEssentials only).
+enum UTCTime {
+    struct Components: Equatable {
+        var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
+    }
+
+    /// Days since 1970-01-01 for a proleptic Gregorian civil date (Howard Hinnant's algorithm).
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+
+    static func civilFromDays(_ z0: Int) -> (year: Int, month: Int, day: Int) {
+        let z = z0 + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+
+    static func components(_ date: Date) -> Components {
+        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        var days = seconds / 86400
+        var rem = seconds % 86400
+        if rem < 0 { rem += 86400; days -= 1 }
+        let (y, m, d) = civilFromDays(days)
+        return Components(year: y, month: m, day: d, hour: rem / 3600, minute: (rem % 3600) / 60, second: rem % 60)
+    }
+
+    static func date(_ c: Components, fraction: Double = 0) -> Date {
+        let days = daysFromCivil(year: c.year, month: c.month, day: c.day)
+        let secs = days * 86400 + c.hour * 3600 + c.minute * 60 + c.second
+        return Date(timeIntervalSince1970: Double(secs) + fraction)
+    }
+
+    private static func pad(_ v: Int, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+    }
+
+    /// `20150830T123600Z`
+    static func amzDate(_ date: Date) -> String {
+        let c = components(date)
+        return pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2) + "T" + pad(c.hour, 2) + pad(c.minute, 2) + pad(c.second, 2) + "Z"
+    }
+
+    /// `2015-08-30T12:36:00Z`
+    static func iso8601(_ date: Date) -> String {
+        let c = components(date)
+        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))Z"
+    }
+
+    /// Parses `20150830T123600Z`.
+    static func parseAmzDate(_ s: String) -> Date? {
+        let u = Array(s.utf8)
+        guard u.count == 16, u[8] == UInt8(ascii: "T"), u[15] == UInt8(ascii: "Z") else { return nil }
+        func num(_ r: Range<Int>) -> Int? {
+            var v = 0
+            for i in r {
+                guard u[i] >= 48, u[i] <= 57 else { return nil }
+                v = v * 10 + Int(u[i] - 48)
+            }
+            return v
+        }
+        guard let y = num(0..<4), let mo = num(4..<6), let d = num(6..<8), let h = num(9..<11), let mi = num(11..<13),
+            let se = num(13..<15)
+        else { return nil }
+        let c = Components(year: y, month: mo, day: d, hour: h, minute: mi, second: se)
+        guard valid(c) else { return nil }
+        return date(c)
+    }
+
+    static func valid(_ c: Components) -> Bool {
+        (1...12).contains(c.month) && (1...31).contains(c.day) && (0...23).contains(c.hour) && (0...59).contains(c.minute)
+            && (0...60).contains(c.second)
+    }
+
+    /// Parses ISO-8601 / RFC 3339 timestamps as AWS sends them: `2015-08-30T12:36:00Z`,
+    /// `2015-08-30T12:36:00.123456Z`, `2015-08-30T12:36:00+02:00`, also a space instead of `T`.
+    static func parseISO8601(_ text: String) -> Date? {
+        let u = Array(text.trimmedWhitespace.utf8)
+        guard u.count >= 19 else { return nil }
+        func num(_ r: Range<Int>) -> Int? {
+            guard r.upperBound <= u.count else { return nil }
+            var v = 0
+            for i in r {
+                guard u[i] >= 48, u[i] <= 57 else { return nil }
+                v = v * 10 + Int(u[i] - 48)
+            }
+            return v
+        }
+        guard u[4] == UInt8(ascii: "-"), u[7] == UInt8(ascii: "-"),
+            u[10] == UInt8(ascii: "T") || u[10] == UInt8(ascii: "t") || u[10] == UInt8(ascii: " "),
+            u[13] == UInt8(ascii: ":"), u[16] == UInt8(ascii: ":"),
+            let y = num(0..<4), let mo = num(5..<7), let d = num(8..<10), let h = num(11..<13), let mi = num(14..<16),
+            let se = num(17..<19)
+        else { return nil }
+        var i = 19
+        var fraction = 0.0
+        if i < u.count, u[i] == UInt8(ascii: ".") {
+            i += 1
+            var scale = 0.1
+            let start = i
+            while i < u.count, u[i] >= 48, u[i] <= 57 {
+                fraction += Double(u[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+            if i == start { return nil }
+        }
+        var offset = 0
+        if i == u.count {
+            offset = 0  // no zone: AWS means UTC
+        } else if u[i] == UInt8(ascii: "Z") || u[i] == UInt8(ascii: "z") {
+            i += 1
+        } else if u[i] == UInt8(ascii: "+") || u[i] == UInt8(ascii: "-") {
+            let sign = u[i] == UInt8(ascii: "-") ? -1 : 1
+            guard let oh = num((i + 1)..<(i + 3)) else { return nil }
+            var j = i + 3
+            if j < u.count, u[j] == UInt8(ascii: ":") { j += 1 }
+            guard let om = num(j..<(j + 2)) else { return nil }
+            offset = sign * (oh * 3600 + om * 60)
+            i = j + 2
+        } else {
+            return nil
+        }
+        guard i == u.count else { return nil }
+        let c = Components(year: y, month: mo, day: d, hour: h, minute: mi, second: se)
+        guard valid(c) else { return nil }
+        return date(c, fraction: fraction).addingTimeInterval(Double(-offset))
+    }
+
+    private static let months = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+
+    /// Parses an HTTP `Date` header (RFC 7231 IMF-fixdate `Sun, 06 Nov 1994 08:49:37 GMT`, also the obsolete
+    /// RFC 850 and asctime forms).
+    static func parseHTTPDate(_ text: String) -> Date? {
+        var tokens = text.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map { String($0) }
+        guard !tokens.isEmpty else { return nil }
+        // Drop the weekday.
+        if let first = tokens.first, first.first?.isLetter == true, first.count >= 3,
+            !months.contains(first.prefix(3).lowercased()) || first.count > 3
+        {
+            if !months.contains(first.lowercased()) { tokens.removeFirst() }
+        }
+        var day: Int?, month: Int?, year: Int?, time: [Int]?
+        for token in tokens {
+            if token.contains(":") {
+                let parts = token.split(separator: ":").compactMap { Int($0) }
+                if parts.count == 3 { time = parts }
+            } else if let m = months.firstIndex(of: token.prefix(3).lowercased()), token.first?.isLetter == true,
+                token.count <= 9
+            {
+                month = m + 1
+            } else if token.contains("-") {
+                // RFC 850: 06-Nov-94
+                let parts = token.split(separator: "-")
+                if parts.count == 3, let d = Int(parts[0]), let m = months.firstIndex(of: parts[1].lowercased()),
+                    let y = Int(parts[2])
+                {
+                    day = d
+                    month = m + 1
+                    year = y < 100 ? (y < 70 ? 2000 + y : 1900 + y) : y
+                }
+            } else if let v = Int(token) {
+                if v > 31 { year = v } else if day == nil { day = v } else { year = v }
+            }
+        }
+        guard let d = day, let m = month, let y = year, let t = time else { return nil }
+        let c = Components(year: y, month: m, day: d, hour: t[0], minute: t[1], second: t[2])
+        guard valid(c) else { return nil }
+        return date(c)
+    }
+}
