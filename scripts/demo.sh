@@ -24,7 +24,7 @@ namespaces="default kube-system team-a team-b team-c"
   --kubeconfig "$work/kubeconfig" --kubeconfig-token demo-helper-token \
   --ca-out "$work/ca.pem" > "$work/server.out" 2> "$work/server.log" &
 server_pid=$!
-trap 'kill $server_pid 2>/dev/null || true; kill ${MOTO_PID:-0} 2>/dev/null || true' EXIT
+trap 'kill $server_pid 2>/dev/null || true; stop_moto' EXIT
 for _ in $(seq 1 100); do grep -q "KUBE_TEST_SERVER_URL=" "$work/server.out" 2>/dev/null && break; sleep 0.1; done
 url=$(sed -n 's/^KUBE_TEST_SERVER_URL=//p' "$work/server.out")
 echo "== Kubernetes stand-in at $url (helper uses the original ClusterRole)" >&2

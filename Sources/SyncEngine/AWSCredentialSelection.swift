@@ -8,7 +8,9 @@ enum AWSCredentialSelection {
     static func provider(for access: AWSAccess, sts: STSClient, logger: Logger) throws -> any AWSCredentialProvider {
         let stsRegion = access.regions.first ?? "us-east-1"
         if let keyID = access.accessKeyID, let secret = access.secretAccessKey {
-            let keys = StaticCredentialProvider(accessKeyID: keyID, secretAccessKey: secret.value, sessionToken: access.sessionToken?.value)
+            // Quotes or stray characters pasted with a key make AWS answer with a confusing error; say so first.
+            let credentials = try AWSCredentials(accessKeyID: keyID, secretAccessKey: secret.value, sessionToken: access.sessionToken?.value).validated()
+            let keys = StaticCredentialProvider(credentials)
             guard let roleARN = access.roleARN else { return keys }
             let assume = try AssumeRoleCredentialProvider(
                 sts: sts, base: keys, roleARN: roleARN, externalID: access.externalID,

@@ -20,7 +20,7 @@ public final class ECRTokenSource: RegistryTokenSource {
     /// environment, as the AWS SDKs read them.
     public init(environment: [String: String], logger: Logger) throws {
         let settings = try AWSHTTPSettings.fromEnvironment(environment)
-        self.transport = try AWSHTTPTransport(settings: settings, logger: logger)
+        self.transport = try AWSHTTPTransport(settings: settings, retryPolicy: AWSRetryPolicy.fromEnvironment(environment), logger: logger)
         let endpoints = try AWSEndpoints.fromEnvironment(environment)
         self.client = ECRClient(transport: transport, credentials: StaticCredentialProvider(accessKeyID: "", secretAccessKey: ""), endpoints: endpoints, logger: logger)
         self.sts = STSClient(transport: transport, endpoints: endpoints, logger: logger)

@@ -115,7 +115,8 @@ extension HelperSettings {
                 problems.append("\(K.namespaceSelector) (\(values.origin(K.namespaceSelector))): \(error.description)")
             }
         }
-        if include.isEmpty && selector == nil && !problems.contains(where: { $0.hasPrefix(K.namespaces) }) {
+        // Not when NAMESPACES or NAMESPACE_SELECTOR was given but invalid: that problem is already reported.
+        if include.isEmpty && selector == nil && !problems.contains(where: { $0.hasPrefix(K.namespaces) || $0.hasPrefix(K.namespaceSelector) }) {
             problems.append("\(K.namespaces) is empty or missing: list the target namespaces, space-separated (e.g. \"default team-a\"), in /config/NAMESPACES, the NAMESPACES variable or --namespaces; or set NAMESPACE_SELECTOR")
         }
 
@@ -270,6 +271,8 @@ func printable(_ text: String) -> String {
 /// `AKIA…WXYZ`: enough for a user to recognise which key is meant; never the secret.
 public func redactedKeyID(_ id: String) -> String {
     guard id.count > 8 else { return "<short key id>" }
+    // A file holding more than the key id (the id and the secret on two lines) must not show its end.
+    guard isPlausibleAccessKeyID(id) else { return "<malformed key id>" }
     return "\(id.prefix(4))…\(id.suffix(4))"
 }
 

@@ -23,7 +23,7 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
         var requirements: [Requirement] = []
         for clause in Self.splitClauses(trimmed) {
             let c = clause.trimmingASCIIWhitespace()
-            if c.isEmpty { throw ParseError(description: "empty requirement in label selector \"\(trimmed)\"") }
+            if c.isEmpty { throw ParseError(description: "empty requirement in label selector \"\(printable(trimmed))\"") }
             requirements.append(try Self.parseClause(c, in: trimmed))
         }
         if requirements.isEmpty { throw ParseError(description: "label selector is empty") }
@@ -65,7 +65,8 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
 
     private static func parseClause(_ clause: String, in whole: String) throws(ParseError) -> Requirement {
         func bad() -> ParseError {
-            ParseError(description: "cannot parse \"\(clause)\" in label selector \"\(whole)\": use key=value, key!=value, key in (a,b), key notin (a,b), key or !key")
+            // printable: a selector file with a line break must still give a one-line message.
+            ParseError(description: "cannot parse \"\(printable(clause))\" in label selector \"\(printable(whole))\": use key=value, key!=value, key in (a,b), key notin (a,b), key or !key")
         }
         if clause.hasPrefix("!") {
             let key = String(clause.dropFirst()).trimmingASCIIWhitespace()

@@ -54,6 +54,7 @@ extension SyncController {
         case let .applied(secret):
             guard let namespace = secret.metadata.namespace else { return }
             observed[namespace] = secret
+            watchNews[namespace, default: 0] += 1
             if let settings, isTarget(namespace, settings), needsRepair(namespace) {
                 logger.info("pull secret was changed by someone else; repairing", metadata: ["namespace": "\(namespace)"])
                 enqueue(namespace)
@@ -61,6 +62,7 @@ extension SyncController {
         case let .deleted(secret):
             guard let namespace = secret.metadata.namespace else { return }
             observed[namespace] = nil
+            watchNews[namespace, default: 0] += 1
             if let settings, isTarget(namespace, settings) {
                 logger.info("pull secret was deleted; restoring", metadata: ["namespace": "\(namespace)"])
                 enqueue(namespace)

@@ -59,6 +59,8 @@ public actor SyncController {
 
     // What the watches saw.
     var observed: [String: Secret] = [:]
+    /// How many changes the watch has reported per namespace, to tell whether it spoke during a write.
+    var watchNews: [String: Int] = [:]
     var secretWatchReady = false
     var namespaceLabels: [String: [String: String]] = [:]
     var namespaceWatchReady = false
@@ -238,9 +240,10 @@ public actor SyncController {
     func writeAll(settings: HelperSettings, desired: DesiredSecret) async -> SyncReport {
         let targets = await targetNamespaces(settings)
         let writer = SecretWriter(client: deps.kube, logger: logger)
+        let newsBefore = watchNews
         let outcomes = await writer.write(desired, to: targets, observed: observed, concurrency: settings.concurrency)
         var report = SyncReport(outcomes: outcomes, login: desired.login)
-        await afterWrites(&report, settings: settings)
+        await afterWrites(&report, settings: settings, desired: desired, newsBefore: newsBefore)
         if settings.pruneUnselected { await prune(settings: settings, targets: Set(targets)) }
         return report
     }
@@ -252,20 +255,27 @@ public actor SyncController {
         for namespace in namespaces where !targets.contains(namespace) { retries[namespace] = nil }
         guard !targets.isEmpty else { return }
         let writer = SecretWriter(client: deps.kube, logger: logger)
+        let newsBefore = watchNews
         let outcomes = await writer.write(desired, to: targets, observed: observed, concurrency: settings.concurrency)
         var report = SyncReport(outcomes: outcomes, login: desired.login)
-        await afterWrites(&report, settings: settings)
+        await afterWrites(&report, settings: settings, desired: desired, newsBefore: newsBefore)
         let written = outcomes.filter { $0.value == .written }.keys.sorted()
         if !written.isEmpty { logger.info("repaired pull secret", metadata: ["namespaces": "\(written.joined(separator: ","))"]) }
         await deps.status.recordNamespaceFailures(retries.mapValues(\.reason))
     }
 
     /// Retry bookkeeping, ServiceAccount patching and metrics shared by full and single-namespace passes.
-    private func afterWrites(_ report: inout SyncReport, settings: HelperSettings) async {
+    private func afterWrites(_ report: inout SyncReport, settings: HelperSettings, desired: DesiredSecret, newsBefore: [String: Int]) async {
         let now = clock.now
         for (namespace, outcome) in report.outcomes {
             switch outcome {
-            case .written, .unchanged, .foreign:
+            case .written:
+                retries[namespace] = nil
+                // Unless the watch reported a change meanwhile (say, a deletion), what we just wrote is what
+                // the namespace holds: a repair queued from an older view (the watch's first list racing
+                // the first pass) then finds it current and writes nothing.
+                if watchNews[namespace] == newsBefore[namespace] { observed[namespace] = desired.secret(in: namespace) }
+            case .unchanged, .foreign:
                 retries[namespace] = nil
             case let .failed(reason, _):
                 let attempt = (retries[namespace]?.attempt ?? 0) + 1

@@ -9,8 +9,7 @@ start_moto() {
   port=$("$TEST_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   "$TEST_PYTHON" -m moto.server -H 127.0.0.1 -p "$port" > "$dir/moto.log" 2>&1 &
   MOTO_PID=$!
-  # shellcheck disable=SC2064
-  trap "kill $MOTO_PID 2>/dev/null || true" EXIT
+  trap stop_moto EXIT
   export MOTO_ENDPOINT="http://127.0.0.1:$port"
   local i
   for i in $(seq 1 200); do
@@ -39,8 +38,7 @@ start_moto_tls() {
   "$TEST_PYTHON" -m moto.server -H 127.0.0.1 -p "$port" -c "$dir/tls/server.pem" -k "$dir/tls/server.key" \
     > "$dir/moto-tls.log" 2>&1 &
   MOTO_TLS_PID=$!
-  # shellcheck disable=SC2064
-  trap "kill $MOTO_PID $MOTO_TLS_PID 2>/dev/null || true" EXIT
+  trap stop_moto EXIT
   # Watchdog: the HTTPS moto does not outlive the first one.
   (
     while kill -0 "$MOTO_PID" 2>/dev/null && kill -0 "$MOTO_TLS_PID" 2>/dev/null; do sleep 1; done
@@ -58,4 +56,10 @@ start_moto_tls() {
     >/dev/null || return 1
   export MOTO_TLS_ENDPOINT="$endpoint" MOTO_TLS_FIXTURE="$dir/fixture-tls.json" MOTO_TLS_CA="$dir/tls/ca.pem"
   echo "HTTPS moto on $MOTO_TLS_ENDPOINT (CA $MOTO_TLS_CA), fixture $MOTO_TLS_FIXTURE" >&2
+}
+
+# stop_moto: stop the moto servers this shell started (installed as the EXIT trap; a script that sets its
+# own EXIT trap calls it from there).
+stop_moto() {
+  kill ${MOTO_PID:-} ${MOTO_TLS_PID:-} 2>/dev/null || true
 }
