@@ -80,6 +80,12 @@ import TestSupport
         ])
     }
 
+    @Test func selectorWithALineBreakIsStillOneLine() {
+        #expect(Self.problems(["NAMESPACES": nil, "NAMESPACE_SELECTOR": "env in (a,\r\nb"]) == [
+            "NAMESPACE_SELECTOR (file /config/X): cannot parse \"env in (a,\\u{d}\\u{a}b\" in label selector \"env in (a,\\u{d}\\u{a}b\": use key=value, key!=value, key in (a,b), key notin (a,b), key or !key",
+        ])
+    }
+
     @Test func malformedRegion() {
         #expect(Self.problems(["AWS_DEFAULT_REGION": "Placeholder"]) == [
             "AWS_DEFAULT_REGION (file /config/X): \"Placeholder\" is not an AWS region name (like us-east-1, eu-central-1, cn-north-1, us-gov-west-1)",

@@ -53,7 +53,6 @@ enum HelperBinary {
             process.terminate()
             throw error
         }
-        process.waitUntilExit()
         return Result(
             status: process.terminationStatus,
             stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",

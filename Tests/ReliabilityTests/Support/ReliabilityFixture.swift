@@ -55,7 +55,8 @@ struct ReliabilityFixture {
         watchHistoryLimit: Int = 1000,
         requestTimeout: Duration = .seconds(30),
         auth: KubeAuth = .bearerToken(helperToken),
-        tokenRefreshInterval: Duration = .seconds(60)
+        tokenRefreshInterval: Duration = .seconds(60),
+        registries: [String]? = nil
     ) async throws -> ReliabilityFixture {
         let server = try await KubeTestServer.start(KubeTestServerConfiguration(
             users: [TestUser(name: helperUser, token: helperToken, rules: rules)],
@@ -82,7 +83,7 @@ struct ReliabilityFixture {
         )
         let settingsSource = InMemorySettings(values)
         let regions = try settingsSource.load().aws.regions
-        let observer = SecretObserver(registries: regions.map { ScriptedTokenSource.registry(region: $0) })
+        let observer = SecretObserver(registries: registries ?? regions.map { ScriptedTokenSource.registry(region: $0) })
         observer.start(server: server, admin: admin)
         return ReliabilityFixture(
             server: server, kube: kube, admin: admin, settings: settingsSource, tokens: ScriptedTokenSource(), logs: logs,
@@ -104,10 +105,13 @@ struct ReliabilityFixture {
         self.targets = targets
     }
 
-    func controller(tick: Duration = .milliseconds(50), events: EventRecorder? = nil, metrics: HelperMetrics = HelperMetrics()) -> SyncController {
+    func controller(
+        tick: Duration = .milliseconds(50), tokens: (any RegistryTokenSource)? = nil, events: EventRecorder? = nil,
+        metrics: HelperMetrics = HelperMetrics()
+    ) -> SyncController {
         SyncController(
             dependencies: .init(
-                kube: kube, tokens: tokens, settings: settings, status: status, metrics: metrics, events: events,
+                kube: kube, tokens: tokens ?? self.tokens, settings: settings, status: status, metrics: metrics, events: events,
                 logger: logs.logger(label: "engine")
             ),
             tickInterval: tick

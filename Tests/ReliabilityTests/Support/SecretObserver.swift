@@ -12,7 +12,9 @@ import Synchronization
 /// state even while no watch is open, e.g. across a server restart).
 final class SecretObserver: Sendable {
     private struct State {
+        /// Distinct problems, in the order first seen (the store poll sees a bad version many times).
         var violations: [String] = []
+        var seen = Set<String>()
         var versionsSeen = 0
         var allowedDeletions = Set<String>()
     }
@@ -72,13 +74,14 @@ final class SecretObserver: Sendable {
         let problem = PullSecretCheck.problem(secret, registries: registries)
         state.withLock { state in
             state.versionsSeen += 1
-            if let problem { state.violations.append("\(via): \(problem)") }
+            if let problem, state.seen.insert(problem).inserted { state.violations.append("\(via): \(problem)") }
         }
     }
 
     private func deleted(_ namespace: String, via: String) {
         state.withLock { state in
-            if !state.allowedDeletions.contains(namespace) { state.violations.append("\(via): secret deleted in \(namespace)") }
+            let problem = "secret deleted in \(namespace)"
+            if !state.allowedDeletions.contains(namespace), state.seen.insert(problem).inserted { state.violations.append("\(via): \(problem)") }
         }
     }
 
