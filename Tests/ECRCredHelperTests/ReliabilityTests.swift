@@ -96,6 +96,26 @@ struct ReliabilityTests {
         }
     }
 
+    /// The watch's first list races the first pass; what the pass wrote must not be written again.
+    @Test func startupWritesEachNamespaceOnce() async throws {
+        let namespaces = ["default", "kube-system", "team-a", "team-b", "team-c"]
+        try await HelperWorld.with(namespaces: namespaces) { world in
+            try world.writeOriginalConfig(namespaces: namespaces)
+            try await world.running { process in
+                try await world.waitForSecrets(namespaces, process: process)
+                try await process.waitForLog("sync complete")
+                // A repair goes through the same queue as any repair queued at startup: once it is done,
+                // everything queued before it is done too.
+                await world.server.delete("secrets", namespace: "team-c", name: HelperWorld.secretName)
+                try await world.waitForSecrets(["team-c"], process: process)
+                try await process.waitForLog("repaired pull secret")
+                let writes = await world.secretWrites()
+                let perNamespace = Dictionary(grouping: writes, by: { $0.namespace ?? "" }).mapValues(\.count)
+                #expect(perNamespace == ["default": 1, "kube-system": 1, "team-a": 1, "team-b": 1, "team-c": 2], "\(perNamespace)\n\(process.stderr)")
+            }
+        }
+    }
+
     private func configs(_ world: HelperWorld, _ namespaces: [String]) async throws -> [String: DockerConfig] {
         var configs: [String: DockerConfig] = [:]
         for namespace in namespaces {
