@@ -75,6 +75,7 @@ public struct Watcher<R: KubeResource>: Sendable {
         var resourceVersion: String?
         var mustList = true
         var failures = 0
+        var expiredInARow = 0
 
         while !Task.isCancelled {
             if mustList {
@@ -82,6 +83,7 @@ public struct Watcher<R: KubeResource>: Sendable {
                     let list = try await client.list(R.self, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector)
                     resourceVersion = list.metadata.resourceVersion
                     mustList = false
+                    failures = 0
                     continuation.yield(.restarted(list.items))
                     logger.debug("watcher listed", metadata: ["resource": what, "items": "\(list.items.count)", "resourceVersion": "\(resourceVersion ?? "")"])
                 } catch {
@@ -101,8 +103,11 @@ public struct Watcher<R: KubeResource>: Sendable {
                     resourceVersion: resourceVersion, timeoutSeconds: timeout, allowBookmarks: true
                 )
                 for try await event in stream {
-                    sawEvent = true
-                    failures = 0
+                    if case .error = event {} else {
+                        sawEvent = true
+                        failures = 0
+                        expiredInARow = 0
+                    }
                     switch event {
                     case .added(let object), .modified(let object):
                         resourceVersion = object.metadata.resourceVersion ?? resourceVersion
@@ -126,6 +131,7 @@ public struct Watcher<R: KubeResource>: Sendable {
                     failures += 1
                     guard await pause(after: nil, failures: failures, during: "watch") else { return }
                 } else {
+                    failures = 0
                     logger.trace("watch closed by the server; resuming", metadata: ["resource": what, "resourceVersion": "\(resourceVersion ?? "")"])
                 }
                 onRestart(.closed)
@@ -136,8 +142,8 @@ public struct Watcher<R: KubeResource>: Sendable {
                 resourceVersion = nil
                 if !sawEvent {
                     // Expired again straight after a relist: do not relist in a tight loop.
-                    failures += 1
-                    if failures > 1, await !pause(after: error, failures: failures - 1, during: "watch") { return }
+                    expiredInARow += 1
+                    if expiredInARow > 1, await !pause(after: error, failures: expiredInARow - 1, during: "watch") { return }
                 }
                 onRestart(.expired)
             } catch {
