@@ -77,6 +77,16 @@ struct APIStatus: Error, Sendable {
             ])
     }
 
+    /// `Secret "x" is invalid: data[.dockerconfigjson]: Required value`.
+    static func required(_ kind: ResourceKind, name: String, field: String) -> APIStatus {
+        APIStatus(
+            code: 422, reason: "Invalid", message: "\(kind.kind) \"\(name)\" is invalid: \(field): Required value",
+            details: [
+                "name": .string(name), "kind": .string(kind.kind),
+                "causes": [["reason": "FieldValueRequired", "message": "Required value", "field": .string(field)]],
+            ])
+    }
+
     /// The real message format: `secrets "n" is forbidden: User "u" cannot get resource "secrets" in API
     /// group "" in the namespace "ns"` (or `at the cluster scope`).
     static func forbidden(

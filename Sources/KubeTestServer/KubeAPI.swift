@@ -277,7 +277,7 @@ final class KubeAPI: Sendable {
         let outcome = try store.write(kind, namespace: namespace, name: name) { current, namespaceExists throws(APIStatus) in
             guard namespaceExists else { throw APIStatus.notFound(.namespaces, name: namespace) }
             guard current == nil else { throw APIStatus.alreadyExists(kind, name: name) }
-            let object = try Normalizer.normalize(body, kind: kind, name: name, existing: nil)
+            let object = try Normalizer.normalize(body, kind: kind, name: name, namespace: namespace, existing: nil)
             var ownership = FieldOwnership()
             ownership.update(from: nil, to: object, manager: manager)
             return .put(object, ownership)
@@ -303,7 +303,7 @@ final class KubeAPI: Sendable {
             {
                 throw APIStatus.conflict(kind, name: name)
             }
-            let object = try Normalizer.normalize(body, kind: kind, name: name, existing: current.object)
+            let object = try Normalizer.normalize(body, kind: kind, name: name, namespace: namespace, existing: current.object)
             var ownership = current.ownership
             ownership.update(from: current.object, to: object, manager: manager)
             return .put(object, ownership)
@@ -345,7 +345,7 @@ final class KubeAPI: Sendable {
                     throw APIStatus.badRequest("the name of the object (\(given)) does not match the name on the URL (\(name))")
                 }
                 patched["metadata"]?["managedFields"] = nil
-                let object = try Normalizer.normalize(patched, kind: kind, name: name, existing: current.object)
+                let object = try Normalizer.normalize(patched, kind: kind, name: name, namespace: namespace, existing: current.object)
                 var ownership = current.ownership
                 ownership.update(from: current.object, to: object, manager: manager)
                 return .put(object, ownership)
@@ -402,7 +402,7 @@ final class KubeAPI: Sendable {
             case .success(let object): merged = object
             case .failure(let conflicts): throw conflicts.status(kind, name: name)
             }
-            let object = try Normalizer.normalize(merged, kind: kind, name: name, existing: current?.object)
+            let object = try Normalizer.normalize(merged, kind: kind, name: name, namespace: namespace, existing: current?.object)
             return .put(object, ownership)
         }
         if outcome.created, kind == .namespaces { namespaceCreated(name) }
@@ -457,7 +457,7 @@ final class KubeAPI: Sendable {
         let labelObject = JSONValue.object(labels.mapValues { .string($0) })
         let body: JSONValue = ["metadata": ["name": .string(name), "labels": labelObject]]
         let outcome = try? store.write(.namespaces, namespace: "", name: name) { current, _ throws(APIStatus) in
-            let object = try Normalizer.normalize(body, kind: .namespaces, name: name, existing: current?.object)
+            let object = try Normalizer.normalize(body, kind: .namespaces, name: name, namespace: "", existing: current?.object)
             return .put(object, current?.ownership ?? FieldOwnership())
         }
         if outcome?.created == true { namespaceCreated(name) }

@@ -169,7 +169,7 @@ public final class KubeTestServer: Sendable {
             _ = try api.store.write(kind, namespace: scope, name: name) { current, _ throws(APIStatus) in
                 var body = object
                 body["metadata"]?["managedFields"] = nil
-                let normalized = try Normalizer.normalize(body, kind: kind, name: name, existing: nil)
+                let normalized = try Normalizer.normalize(body, kind: kind, name: name, namespace: scope, existing: nil, strict: false)
                 var ownership = current?.ownership ?? FieldOwnership()
                 ownership.update(from: current?.object, to: normalized, manager: "kube-test-server")
                 return .put(normalized, ownership)

@@ -6,16 +6,48 @@ import Foundation
 
 /// Per-kind defaulting and validation the real server does on every write.
 enum Normalizer {
-    static func normalize(_ object: JSONValue, kind: ResourceKind, name: String, existing: JSONValue?) throws(APIStatus)
-        -> JSONValue
-    {
+    /// `strict: false` (the test-arrangement path) skips the validations of an object's content.
+    static func normalize(
+        _ object: JSONValue, kind: ResourceKind, name: String, namespace: String, existing: JSONValue?,
+        strict: Bool = true
+    ) throws(APIStatus) -> JSONValue {
         var object = object
         switch kind.plural {
-        case "secrets": try normalizeSecret(&object, kind: kind, name: name, existing: existing)
+        case "secrets":
+            try normalizeSecret(&object, kind: kind, name: name, existing: existing)
+            if strict { try validateSecretType(object, kind: kind, name: name) }
         case "namespaces": normalizeNamespace(&object, name: name)
+        case "events" where strict: try validateEvent(object, kind: kind, name: name, namespace: namespace)
         default: break
         }
         return object
+    }
+
+    /// Typed secrets must carry their key with valid content, as the real validation demands.
+    private static func validateSecretType(_ object: JSONValue, kind: ResourceKind, name: String) throws(APIStatus) {
+        let keys: [String: String] = [
+            "kubernetes.io/dockerconfigjson": ".dockerconfigjson", "kubernetes.io/dockercfg": ".dockercfg",
+        ]
+        guard let type = object["type"]?.stringValue, let key = keys[type] else { return }
+        guard let encoded = object["data"]?[key]?.stringValue else {
+            throw APIStatus.required(kind, name: name, field: "data[\(key)]")
+        }
+        let decoded = Data(base64Encoded: encoded).map { Array($0) } ?? []
+        if (try? JSONValue(parsing: decoded)) == nil {
+            throw APIStatus.invalid(
+                kind, name: name, field: "data[\(key)]", value: "<secret contents redacted>",
+                detail: "invalid character in the JSON document")
+        }
+    }
+
+    /// core/v1 events must live in their involved object's namespace (or `default` for cluster-scoped ones).
+    private static func validateEvent(_ object: JSONValue, kind: ResourceKind, name: String, namespace: String) throws(APIStatus) {
+        let involved = object["involvedObject"]?["namespace"]?.stringValue ?? ""
+        let matches = involved.isEmpty ? (namespace.isEmpty || namespace == "default") : involved == namespace
+        if !matches {
+            throw APIStatus.invalid(
+                kind, name: name, field: "involvedObject.namespace", value: involved, detail: "does not match event.namespace")
+        }
     }
 
     private static func normalizeSecret(

@@ -10,6 +10,7 @@ struct APIFact: Sendable, CustomTestStringConvertible {
         case originalWithoutCreate
         case everyVerbLimitedToName
         case secretsEditor
+        case everything
         case invalidToken
     }
 
@@ -33,6 +34,7 @@ struct APIFact: Sendable, CustomTestStringConvertible {
         case .originalWithoutCreate:
             [PolicyRule(resources: ["secrets"], verbs: ["get", "patch", "watch", "list"], resourceNames: ["registry-aws-ecr"])]
         case .secretsEditor: [PolicyRule(resources: ["secrets"], verbs: ["*"])]
+        case .everything: [.everything]
         case .everyVerbLimitedToName:
             [
                 PolicyRule(
@@ -151,6 +153,31 @@ let validationFacts: [APIFact] = [
         path: secretPath,
         body: #"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"registry-aws-ecr","resourceVersion":"1"}}"#,
         status: 409, reason: "Conflict", messageContains: "the object has been modified"),
+    APIFact(
+        testDescription: "a dockerconfigjson secret without .dockerconfigjson is Invalid", method: .POST,
+        path: "/api/v1/namespaces/default/secrets",
+        body: secretJSON("registry-aws-ecr", type: "kubernetes.io/dockerconfigjson"), status: 422, reason: "Invalid",
+        messageContains: "data[.dockerconfigjson]: Required value"),
+    APIFact(
+        testDescription: "a dockerconfigjson secret holding something else than JSON is Invalid", method: .POST,
+        path: "/api/v1/namespaces/default/secrets",
+        body: secretJSON("registry-aws-ecr", data: [".dockerconfigjson": "bm90IGpzb24="], type: "kubernetes.io/dockerconfigjson"),
+        status: 422, reason: "Invalid", messageContains: "<secret contents redacted>"),
+    APIFact(
+        testDescription: "a valid dockerconfigjson secret is created", method: .POST,
+        path: "/api/v1/namespaces/default/secrets",
+        body: secretJSON("registry-aws-ecr", data: [".dockerconfigjson": "eyJhdXRocyI6e319"], type: "kubernetes.io/dockerconfigjson"),
+        status: 201),
+    APIFact(
+        testDescription: "an event outside its object's namespace is Invalid", role: .everything, method: .POST,
+        path: "/api/v1/namespaces/kube-system/events",
+        body: #"{"apiVersion":"v1","kind":"Event","metadata":{"name":"e"},"involvedObject":{"kind":"Secret","namespace":"default","name":"s"},"reason":"R","message":"m"}"#,
+        status: 422, reason: "Invalid", messageContains: "does not match event.namespace"),
+    APIFact(
+        testDescription: "an event about a cluster-scoped object lives in default", role: .everything, method: .POST,
+        path: "/api/v1/namespaces/default/events",
+        body: #"{"apiVersion":"v1","kind":"Event","metadata":{"name":"e"},"involvedObject":{"kind":"Namespace","name":"team-a"},"reason":"R","message":"m"}"#,
+        status: 201),
     APIFact(
         testDescription: "PUT of a missing object is NotFound", role: .secretsEditor, method: .PUT, path: secretPath,
         body: secretJSON("registry-aws-ecr"), status: 404, reason: "NotFound"),
