@@ -1,11 +1,15 @@
 /// Parses durations the way Kubernetes users write them: Go-style (`11h30m`, `90s`, `1.5h`, `500ms`) or a
 /// bare number of seconds (`3600`).
 enum DurationParsing {
+    /// About 31 years: longer makes no sense for any setting, and larger values would overflow the
+    /// conversion to `Duration` (a trap: `REFRESH_INTERVAL=1e30` crashed the helper on every cycle).
+    static let maximumSeconds = 1e9
+
     static func parse(_ text: String) -> Duration? {
         let text = text.trimmingASCIIWhitespace()
         guard !text.isEmpty else { return nil }
         if let seconds = Double(text) {
-            return seconds >= 0 && seconds.isFinite ? .milliseconds(Int64((seconds * 1000).rounded())) : nil
+            return seconds >= 0 && seconds <= maximumSeconds ? .milliseconds(Int64((seconds * 1000).rounded())) : nil
         }
         var total = 0.0
         var rest = Substring(text)
@@ -26,6 +30,7 @@ enum DurationParsing {
             }
             total += value * scale
         }
+        guard total <= maximumSeconds else { return nil }
         return .milliseconds(Int64((total * 1000).rounded()))
     }
 }
