@@ -64,6 +64,20 @@ struct YAMLReader {
         YAMLError(line: line, column: column + 1, message: message)
     }
 
+    /// A key as an error message shows it: control characters escaped (a quoted key may hold line breaks,
+    /// and an error must stay one line), at most 60 characters.
+    private static func shown(_ key: String) -> String {
+        var out = ""
+        for scalar in key.unicodeScalars.prefix(60) {
+            if scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{85}" || scalar == "\u{2028}" || scalar == "\u{2029}" {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return key.unicodeScalars.count > 60 ? out + "..." : out
+    }
+
     private mutating func skipBlanks() {
         while Self.isBlank(peek()) { advance() }
     }
@@ -194,7 +208,7 @@ struct YAMLReader {
                 value = try parseInlineValue()
                 guard atLineEnd() else { throw error("unexpected text after a mapping value") }
             }
-            if pairs.contains(where: { $0.key == key }) { throw error("duplicate mapping key \"\(key)\"") }
+            if pairs.contains(where: { $0.key == key }) { throw error("duplicate mapping key \"\(Self.shown(key))\"") }
             pairs.append((key, value))
 
             guard try skipToContent(), !atDocumentMarker, column >= indent else { break }
@@ -206,7 +220,7 @@ struct YAMLReader {
             guard case .scalar(let next, _) = try parseScalar(flow: false) else { throw error("mapping keys must be scalars") }
             skipBlanks()
             guard peek() == UInt8(ascii: ":") && Self.isSeparator(peek(1)) else {
-                throw error("expected ':' after the mapping key \"\(next)\"")
+                throw error("expected ':' after the mapping key \"\(Self.shown(next))\"")
             }
             key = next
         }
@@ -489,7 +503,7 @@ struct YAMLReader {
                     skipFlowSpace()
                 }
             }
-            if pairs.contains(where: { $0.key == key }) { throw error("duplicate mapping key \"\(key)\"") }
+            if pairs.contains(where: { $0.key == key }) { throw error("duplicate mapping key \"\(Self.shown(key))\"") }
             pairs.append((key, value))
             switch peek() {
             case UInt8(ascii: ","): advance()
