@@ -66,11 +66,13 @@ status=0
 for target in "${targets[@]}"; do
   mkdir -p "$out/corpus/$target" "$out/findings/$target"
   echo "fuzz: $target for ${seconds}s" >&2
-  if ! FUZZ_TARGET=$target "$out/fuzz-helper" "$out/corpus/$target" "Fuzz/corpus/$target" \
+  # SWIFT_BACKTRACE off: the Swift runtime's backtracer would take the signal and exit before libFuzzer
+  # saves the crashing input.
+  if ! SWIFT_BACKTRACE=enable=no FUZZ_TARGET=$target "$out/fuzz-helper" "$out/corpus/$target" "Fuzz/corpus/$target" \
       -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$out/findings/$target/" > "$out/findings/$target.log" 2>&1; then
     echo "fuzz: $target FOUND A PROBLEM (see $out/findings/$target.log and $out/findings/$target/):" >&2
-    grep -E "fuzz finding|Fatal error|ERROR: libFuzzer|deadly signal" "$out/findings/$target.log" | head -5 >&2 || true
+    grep -E "fuzz finding|Fatal error|runtime failure|ERROR: libFuzzer|deadly signal|Test unit written" "$out/findings/$target.log" | head -5 >&2 || true
     status=1
   else
     grep -E "stat::number_of_executed_units|cov:" "$out/findings/$target.log" | tail -2 >&2 || true

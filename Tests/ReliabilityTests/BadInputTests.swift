@@ -86,6 +86,14 @@ import TestSupport
         ])
     }
 
+    @Test(arguments: ["1e30", "99999999999999999999s", "9999999999999h", "1e309"])
+    func absurdDurationIsAProblemNotACrash(_ text: String) {
+        // Found by libFuzzer: these trapped converting to Duration, crashing the helper on every cycle.
+        #expect(Self.problems(["REFRESH_INTERVAL": text]) == [
+            "REFRESH_INTERVAL (file /config/X): \"\(text)\" is not a duration of at least 1s (e.g. 11h30m, 45m, 3600)",
+        ])
+    }
+
     @Test func malformedRegion() {
         #expect(Self.problems(["AWS_DEFAULT_REGION": "Placeholder"]) == [
             "AWS_DEFAULT_REGION (file /config/X): \"Placeholder\" is not an AWS region name (like us-east-1, eu-central-1, cn-north-1, us-gov-west-1)",
@@ -254,6 +262,15 @@ import TestSupport
         let message = try #require(Self.message { _ = try KubeConfiguration.kubeconfig(path: folder.path + "/tabs") })
         #expect(message.hasPrefix("kubeconfig \(folder.path)/tabs is not valid YAML"), "\(message)")
         #expect(!message.contains("\n"))
+    }
+
+    @Test func quotedKeyWithLineBreaksGivesAOneLineError() throws {
+        // Found by libFuzzer: a quoted key spanning lines was quoted raw in the error.
+        let folder = try TemporaryFolder()
+        try folder.write("config", "apiVersion: v1\n'multi\n\n\nline' x\n")
+        let message = try #require(Self.message { _ = try KubeConfiguration.kubeconfig(path: folder.path + "/config") })
+        #expect(!message.contains("\n"), "\(message)")
+        #expect(message.contains("multi\\u{a}"), "\(message)")
     }
 
     @Test func tokenNeverInTheDescription() throws {

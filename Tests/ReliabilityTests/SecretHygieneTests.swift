@@ -48,8 +48,11 @@ import TestSupport
             "\(desired)", String(reflecting: desired), "\(desired.secret(in: "x"))", "\(fixture.kube.configuration)",
             dumped(settings), dumped(desired),
         ]
-        let eventMessages = await fixture.server.objects("events", namespace: "kube-system").map(\.jsonString)
-        #expect(!eventMessages.isEmpty, "the RefreshFailed event was recorded")
+        let eventObjects = await fixture.server.objects("events", namespace: "kube-system")
+        let eventMessages = eventObjects.map(\.jsonString)
+        // Two failed fetches then a success: one RefreshFailed, one RefreshRecovered (not a pair per attempt).
+        let reasons = eventObjects.compactMap { $0["reason"]?.stringValue }.sorted()
+        #expect(reasons == ["RefreshFailed", "RefreshRecovered"], "\(reasons)")
 
         var secrets = [ReliabilityFixture.helperToken, fixture.server.adminToken, ReliabilityFixture.secretKey]
         for generation in 0...fixture.tokens.generation + 1 {
