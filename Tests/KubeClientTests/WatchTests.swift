@@ -148,6 +148,44 @@ import TestSupport
         }
     }
 
+    /// The original helper's role can list and watch its one secret across all namespaces only through a
+    /// `metadata.name` field selector; that is how the product watches what it planted.
+    @Test func watcherWithTheOriginalRoleFollowsItsSecretInEveryNamespace() async throws {
+        let user = TestUser(name: "helper", token: "helper-token", rules: PolicyRule.originalHelperRole(secretName: "registry-aws-ecr"))
+        try await LiveCluster.run(users: [user]) { cluster in
+            try await cluster.server.put("secrets", namespace: "team-a", Self.secretJSON("registry-aws-ecr", namespace: "team-a"))
+            try await cluster.server.put("secrets", namespace: "team-a", Self.secretJSON("unrelated", namespace: "team-a"))
+            try await cluster.withClient(auth: .bearerToken("helper-token")) { client in
+                let watcher = Watcher(
+                    client: client, type: Secret.self, namespace: nil, fieldSelector: "metadata.name=registry-aws-ecr", logger: cluster.logger
+                )
+                let recorder = Recorder(watcher.events())
+                defer { recorder.stop() }
+                try await eventually("the initial list") {
+                    recorder.all.contains { event in
+                        if case .restarted(let secrets) = event { return secrets.map(\.metadata.namespace) == ["team-a"] }
+                        return false
+                    }
+                }
+                try await eventually("the watch to be open") { await cluster.server.openWatchCount == 1 }
+                _ = try await client.apply(Secret(name: "registry-aws-ecr", namespace: "team-b", data: ["k": [1]]), fieldManager: "helper")
+                try await cluster.server.put("secrets", namespace: "team-b", Self.secretJSON("unrelated", namespace: "team-b"))
+                await cluster.server.delete("secrets", namespace: "team-a", name: "registry-aws-ecr")
+                try await eventually("the apply in team-b and the deletion in team-a") {
+                    let changes = recorder.all.compactMap { event -> String? in
+                        switch event {
+                        case .restarted: nil
+                        case .applied(let secret): "applied \(secret.metadata.namespace ?? "")/\(secret.metadata.name ?? "")"
+                        case .deleted(let secret): "deleted \(secret.metadata.namespace ?? "")/\(secret.metadata.name ?? "")"
+                        }
+                    }
+                    return changes == ["applied team-b/registry-aws-ecr", "deleted team-a/registry-aws-ecr"]
+                }
+            }
+            #expect(cluster.logs.lines(containingAnyOf: ["helper-token"]).isEmpty)
+        }
+    }
+
     @Test func watcherStopsWhenItsConsumerIsCancelled() async throws {
         try await LiveCluster.run { cluster in
             try await cluster.withClient { client in

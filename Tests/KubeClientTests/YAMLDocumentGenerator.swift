@@ -92,6 +92,46 @@ struct YAMLDocumentGenerator {
         return lines.joined(separator: "\n") + (chance(80) ? "\n" : "")
     }
 
+    /// The same tree as JSON (pretty or compact, the way `kubectl -o json` or an editor writes it): every
+    /// string quoted, empty plain scalars as `null`. Returns the tree the text means.
+    mutating func renderJSON(_ tree: YAMLNode) -> (text: String, tree: YAMLNode) {
+        let pretty = chance(70)
+        func convert(_ node: YAMLNode) -> YAMLNode {
+            switch node {
+            case .scalar(let text, let quoted): !quoted && text.isEmpty ? .scalar("null", quoted: false) : .scalar(text, quoted: true)
+            case .sequence(let items): .sequence(items.map(convert))
+            case .mapping(let pairs): .mapping(pairs.map { ($0.key, convert($0.value)) })
+            }
+        }
+        func quote(_ text: String) -> String {
+            var out = "\""
+            for character in text {
+                switch character {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\t": out += "\\t"
+                default: out.append(character)
+                }
+            }
+            return out + "\""
+        }
+        func json(_ node: YAMLNode, indent: Int) -> String {
+            let pad = pretty ? "\n" + String(repeating: " ", count: indent + 4) : ""
+            let close = pretty ? "\n" + String(repeating: " ", count: indent) : ""
+            switch node {
+            case .scalar(let text, let quoted): return quoted ? quote(text) : text
+            case .sequence(let items):
+                if items.isEmpty { return "[]" }
+                return "[" + items.map { pad + json($0, indent: indent + 4) }.joined(separator: ",") + close + "]"
+            case .mapping(let pairs):
+                if pairs.isEmpty { return "{}" }
+                return "{" + pairs.map { pad + quote($0.key) + ": " + json($0.value, indent: indent + 4) }.joined(separator: ",") + close + "}"
+            }
+        }
+        let converted = convert(tree)
+        return (json(converted, indent: 0) + "\n", converted)
+    }
+
     private mutating func decorate(_ line: String) -> [String] {
         var result: [String] = []
         if chance(8) { result.append("") }

@@ -19,8 +19,13 @@ import Yams
         var checked = 0
         for seed in UInt64(1)...400 {
             var generator = YAMLDocumentGenerator(seed: seed)
-            let tree = generator.tree()
-            let text = generator.render(tree)
+            var tree = generator.tree()
+            let text: String
+            if seed % 5 == 0 {
+                (text, tree) = generator.renderJSON(tree)
+            } else {
+                text = generator.render(tree)
+            }
             let ours: YAMLNode?
             do {
                 ours = try YAMLReader.parse(text)
