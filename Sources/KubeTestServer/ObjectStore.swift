@@ -46,6 +46,37 @@ struct WatchEventRecord: Sendable {
     var object: JSONValue
     var labels: [String: String]
     var line: [UInt8]
+    /// For MODIFIED: the object before the change, so a filtered watch can see it enter or leave its selection.
+    var previous: StoredObject?
+
+    static func line(_ type: String, _ encoded: [UInt8]) -> [UInt8] {
+        var line: [UInt8] = []
+        line.reserveCapacity(encoded.count + 32)
+        line.append(contentsOf: #"{"type":""#.utf8)
+        line.append(contentsOf: type.utf8)
+        line.append(contentsOf: #"","object":"#.utf8)
+        line.append(contentsOf: encoded)
+        line.append(contentsOf: "}\n".utf8)
+        return line
+    }
+
+    /// What a watch with `filter` sees of this event, as the real watch cache decides it: an update that
+    /// brings an object into the selection is ADDED, one that takes it out is DELETED (with the old content
+    /// at the new resourceVersion).
+    func line(for filter: WatchFilter) -> [UInt8]? {
+        let passes = filter.matches(plural: plural, namespace: namespace, labels: labels, object: object)
+        guard type == "MODIFIED", let previous else { return passes ? line : nil }
+        let passed = filter.matches(plural: plural, namespace: namespace, labels: previous.labels, object: previous.object)
+        switch (passed, passes) {
+        case (true, true): return line
+        case (false, true): return Self.line("ADDED", Array(line.dropFirst(#"{"type":"MODIFIED","object":"#.utf8.count).dropLast(2)))
+        case (true, false):
+            var old = previous.object
+            old["metadata"]?["resourceVersion"] = .string(String(revision))
+            return Self.line("DELETED", EncodedObject(old).bytes)
+        case (false, false): return nil
+        }
+    }
 }
 
 struct WatchFilter: Sendable {
@@ -191,8 +222,8 @@ final class ObjectStore: Sendable {
         let stored = StoredObject(
             object: object, encoded: EncodedObject(object), revision: revision, labels: labels, ownership: ownership)
         state.buckets[kind.plural, default: [:]][namespace, default: [:]][name] = stored
-        record(current == nil ? "ADDED" : "MODIFIED", stored, plural: kind.plural, namespace: namespace,
-            state: &state, historyLimit: historyLimit)
+        record(current == nil ? "ADDED" : "MODIFIED", stored, previous: current, plural: kind.plural,
+            namespace: namespace, state: &state, historyLimit: historyLimit)
         return stored
     }
 
@@ -208,7 +239,8 @@ final class ObjectStore: Sendable {
         let removed = StoredObject(
             object: object, encoded: EncodedObject(object), revision: revision, labels: current.labels,
             ownership: current.ownership)
-        record("DELETED", removed, plural: kind.plural, namespace: namespace, state: &state, historyLimit: historyLimit)
+        record("DELETED", removed, previous: nil, plural: kind.plural, namespace: namespace, state: &state,
+            historyLimit: historyLimit)
         return removed
     }
 
@@ -222,19 +254,12 @@ final class ObjectStore: Sendable {
     }
 
     private static func record(
-        _ type: String, _ stored: StoredObject, plural: String, namespace: String, state: inout State,
-        historyLimit: Int
+        _ type: String, _ stored: StoredObject, previous: StoredObject?, plural: String, namespace: String,
+        state: inout State, historyLimit: Int
     ) {
-        var line: [UInt8] = []
-        line.reserveCapacity(stored.encoded.bytes.count + 32)
-        line.append(contentsOf: #"{"type":""#.utf8)
-        line.append(contentsOf: type.utf8)
-        line.append(contentsOf: #"","object":"#.utf8)
-        line.append(contentsOf: stored.encoded.bytes)
-        line.append(contentsOf: "}\n".utf8)
         let event = WatchEventRecord(
             type: type, plural: plural, namespace: namespace, revision: stored.revision, object: stored.object,
-            labels: stored.labels, line: line)
+            labels: stored.labels, line: WatchEventRecord.line(type, stored.encoded.bytes), previous: previous)
         if state.history.count < historyLimit {
             state.history.append(event)
         } else {
@@ -242,9 +267,8 @@ final class ObjectStore: Sendable {
             state.history[state.historyStart] = event
             state.historyStart = (state.historyStart + 1) % historyLimit
         }
-        for (_, watcher) in state.watchers
-        where watcher.filter.matches(plural: plural, namespace: namespace, labels: stored.labels, object: stored.object) {
-            watcher.continuation.yield(.line(line))
+        for (_, watcher) in state.watchers {
+            if let line = event.line(for: watcher.filter) { watcher.continuation.yield(.line(line)) }
         }
     }
 
@@ -264,10 +288,8 @@ final class ObjectStore: Sendable {
                 let count = state.history.count
                 for offset in 0..<count {
                     let event = state.history[(state.historyStart + offset) % count]
-                    if event.revision > since,
-                        filter.matches(plural: event.plural, namespace: event.namespace, labels: event.labels, object: event.object)
-                    {
-                        continuation.yield(.line(event.line))
+                    if event.revision > since, let line = event.line(for: filter) {
+                        continuation.yield(.line(line))
                     }
                 }
             } else {
@@ -276,10 +298,7 @@ final class ObjectStore: Sendable {
                 for ns in namespaces {
                     for (_, object) in bucket[ns] ?? [:]
                     where filter.matches(plural: filter.kind.plural, namespace: ns, labels: object.labels, object: object.object) {
-                        var line: [UInt8] = Array(#"{"type":"ADDED","object":"#.utf8)
-                        line.append(contentsOf: object.encoded.bytes)
-                        line.append(contentsOf: "}\n".utf8)
-                        continuation.yield(.line(line))
+                        continuation.yield(.line(WatchEventRecord.line("ADDED", object.encoded.bytes)))
                     }
                 }
             }

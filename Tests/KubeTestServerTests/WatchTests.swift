@@ -120,6 +120,25 @@ struct WatchTests {
         }
     }
 
+    @Test("an update that moves an object into or out of the selection is ADDED or DELETED for a filtered watch")
+    func selectionTransitions() async throws {
+        try await withServer { server, client async throws in
+            await server.createNamespace("team-a")
+            let watch = try await client.watch("/api/v1/namespaces?watch=1&labelSelector=ecr%3Don", token: server.adminToken)
+            #expect(await server.openWatchCount == 1)
+            try await server.put("namespaces", namespace: nil, ["metadata": ["name": "team-a", "labels": ["ecr": "on"]]])
+            try await server.put(
+                "namespaces", namespace: nil, ["metadata": ["name": "team-a", "labels": ["ecr": "on", "x": "y"]]])
+            try await server.put("namespaces", namespace: nil, ["metadata": ["name": "team-a", "labels": ["ecr": "off"]]])
+            try await eventually("three events") { watch.events.count == 3 }
+            #expect(watch.types == ["ADDED", "MODIFIED", "DELETED"])
+            let deleted = try #require(watch.events.last?["object"])
+            #expect(deleted["metadata"]?["labels"]?["ecr"]?.stringValue == "on", "DELETED carries the last matching content")
+            #expect(deleted["metadata"]?["resourceVersion"]?.stringValue == (await server.resourceVersion))
+            watch.cancel()
+        }
+    }
+
     @Test("RBAC applies to watches")
     func watchIsAuthorized() async throws {
         let configuration = KubeTestServerConfiguration(
