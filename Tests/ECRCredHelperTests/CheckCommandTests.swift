@@ -39,6 +39,30 @@ struct CheckCommandTests {
         }
     }
 
+    @Test func asksForEventAndLeaseRulesWhenThoseFeaturesAreOn() async throws {
+        let environment = ["POD_NAME": "helper-0", "POD_NAMESPACE": "kube-system", "LEADER_ELECTION": "true"]
+        try await HelperWorld.with { world in
+            try world.writeOriginalConfig(namespaces: ["default"])
+            let result = try await world.run("check", environment: environment)
+            #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
+            let failing = result.stdout.lines.filter { $0.contains("FAIL") }
+            #expect(failing.contains { $0.contains("create events in kube-system") }, "\(result)")
+            for verb in ["get", "create", "update"] {
+                #expect(failing.contains { $0.contains("\(verb) leases in kube-system") }, "\(verb): \(result)")
+            }
+            #expect(result.stdout.contains("coordination.k8s.io") && result.stdout.contains("\"events\""), "\(result)")
+        }
+        let everything = PolicyRule.originalHelperRole() + [
+            PolicyRule(resources: ["events"], verbs: ["create", "patch"]),
+            PolicyRule(apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"]),
+        ]
+        try await HelperWorld.with(rules: everything) { world in
+            try world.writeOriginalConfig(namespaces: ["default"])
+            let result = try await world.run("check", environment: environment)
+            #expect(result.exitCode == 0, "\(result)")
+        }
+    }
+
     @Test func reportsAWSFailureInTheTable() async throws {
         try await HelperWorld.with { world in
             try world.writeOriginalConfig(namespaces: ["default"], keys: world.moto.denied)
