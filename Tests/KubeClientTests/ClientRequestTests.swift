@@ -238,6 +238,36 @@ import TestSupport
         }
     }
 
+    @Test func inClusterConfigurationWorksEndToEnd() async throws {
+        try await LiveCluster.run { cluster in
+            let directory = try TemporaryDirectory()
+            defer { directory.remove() }
+            try directory.write("token", cluster.server.adminToken + "\n")
+            try directory.write("ca.crt", cluster.server.caPEM)
+            try directory.write("namespace", "team-a")
+            let configuration = try KubeConfiguration.inCluster(
+                environment: ["KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": "\(cluster.server.port)"],
+                serviceAccountDirectory: directory.path
+            )
+            try await cluster.withClient(configuration: configuration) { client in
+                let secret = try await client.apply(
+                    Secret(name: "planted", namespace: configuration.namespace, data: ["k": [7]]), fieldManager: "in-cluster"
+                )
+                #expect(secret.metadata.namespace == "team-a")
+            }
+        }
+    }
+
+    @Test func insecureSkipTLSVerifyConnectsWithoutTheCAAndWarns() async throws {
+        try await LiveCluster.run { cluster in
+            let configuration = KubeConfiguration(server: cluster.server.url, caPEM: nil, auth: .bearerToken(cluster.server.adminToken), insecureSkipTLSVerify: true)
+            try await cluster.withClient(configuration: configuration) { client in
+                _ = try await client.get(Namespace.self, namespace: nil, name: "default")
+            }
+            #expect(cluster.logs.all.contains { $0.hasPrefix("warning") && $0.contains("TLS verification of the Kubernetes API server is OFF") })
+        }
+    }
+
     @Test func logsNeverHoldTokensOrSecretData() async throws {
         try await LiveCluster.run { cluster in
             let secretValue = "very-secret-password-value"
