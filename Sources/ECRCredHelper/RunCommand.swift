@@ -80,6 +80,10 @@ struct RunCommand: AsyncParsableCommand {
             try await group.run()
         } catch {
             await runtime.shutdown()
+            // NIO's bind error names a syscall, not the setting; 8080 is often taken on a workstation.
+            if port != 0, "\(error)".contains("Address already in use") {
+                throw HelperFailure("HTTP_PORT \(port) is in use by another process: set HTTP_PORT (or --http-port) to a free port, or 0 to turn /healthz, /readyz and /metrics off")
+            }
             throw error
         }
         await runtime.shutdown()
