@@ -95,6 +95,21 @@ struct OperabilityTests {
         }
     }
 
+    /// 8080 is often taken on a workstation: the error names the setting and the way out.
+    @Test func portInUseIsOneClearLine() async throws {
+        try await HelperWorld.with { world in
+            try world.writeOriginalConfig(namespaces: ["default"])
+            try await HTTPProbe.withOccupiedPort { port in
+                let result = try await world.run("run", environment: ["HTTP_PORT": "\(port)"], timeout: .seconds(30))
+                #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
+                let errors = result.stderrLines.filter { $0.hasPrefix("Error: ") }
+                #expect(errors.count == 1, "\(result)")
+                let line = errors.first ?? ""
+                #expect(line.contains("HTTP_PORT") && line.contains("\(port)") && line.contains("in use"), "\(line)")
+            }
+        }
+    }
+
     @Test func withoutEventsPermissionItLogsOnceAndKeepsWorking() async throws {
         try await HelperWorld.with { world in
             try world.writeOriginalConfig(namespaces: ["default"], secretKey: "not-the-secret-key-at-all-0123456789")

@@ -37,22 +37,38 @@ enum HTTPProbe {
 
     /// A loopback port nobody listens on right now (bound, read, closed).
     static func freePort() throws -> Int {
+        let (port, fd) = try bindSocket(host: "127.0.0.1")
+        close(fd)
+        return port
+    }
+
+    /// A port taken by a listening socket on every address until `body` returns.
+    static func withOccupiedPort<T>(_ body: (Int) async throws -> T) async throws -> T {
+        let (port, fd) = try bindSocket(host: "0.0.0.0")
+        defer { close(fd) }
+        guard listen(fd, 1) == 0 else { throw SpawnFailure(description: "listen() failed") }
+        return try await body(port)
+    }
+
+    private static func bindSocket(host: String) throws -> (port: Int, fd: Int32) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SpawnFailure(description: "socket() failed") }
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = 0
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_addr.s_addr = inet_addr(host)
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw SpawnFailure(description: "bind() failed") }
+        guard bound == 0 else {
+            close(fd)
+            throw SpawnFailure(description: "bind() failed")
+        }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
         }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return (Int(UInt16(bigEndian: address.sin_port)), fd)
     }
 }
 
