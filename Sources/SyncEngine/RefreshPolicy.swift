@@ -36,29 +36,3 @@ public struct RefreshPolicy: Sendable, Hashable {
         return .milliseconds(Int64(delay * 1000))
     }
 }
-
-/// Exponential backoff with jitter for retries after failures: attempt 1 waits about `base`, doubling up to
-/// `cap`. "Equal jitter" keeps at least half of each step, so retries never collapse into a tight loop.
-public struct Backoff: Sendable, Hashable {
-    public var base: Duration
-    public var cap: Duration
-
-    public init(base: Duration = .seconds(2), cap: Duration = .seconds(300)) {
-        self.base = base
-        self.cap = cap
-    }
-
-    /// The wait before retry number `attempt` (1-based).
-    public func delay(attempt: Int, random: Double = Double.random(in: 0..<1)) -> Duration {
-        let exponent = Double(min(max(attempt - 1, 0), 30))
-        let step = min(cap.seconds, base.seconds * pow2(exponent))
-        let seconds = step / 2 + step / 2 * random
-        return .milliseconds(Int64(seconds * 1000))
-    }
-
-    private func pow2(_ e: Double) -> Double {
-        var r = 1.0
-        for _ in 0..<Int(e) { r *= 2 }
-        return r
-    }
-}

@@ -41,8 +41,8 @@ public actor SyncController {
     let deps: Dependencies
     var logger: Logger { deps.logger }
     let clock = ContinuousClock()
-    let tokenBackoff = Backoff(base: .seconds(2), cap: .seconds(300))
-    let namespaceBackoff = Backoff(base: .seconds(1), cap: .seconds(120))
+    let tokenBackoff = ExponentialBackoff(initial: .seconds(2), maximum: .seconds(300))
+    let namespaceBackoff = ExponentialBackoff(initial: .seconds(1), maximum: .seconds(120))
     /// How often the loop looks at the clock and the config folders.
     let tickInterval: Duration
 
@@ -279,7 +279,7 @@ public actor SyncController {
                 retries[namespace] = nil
             case let .failed(reason, _):
                 let attempt = (retries[namespace]?.attempt ?? 0) + 1
-                retries[namespace] = (attempt, now.advanced(by: namespaceBackoff.delay(attempt: attempt)), reason)
+                retries[namespace] = (attempt, now.advanced(by: namespaceBackoff.delay(afterFailures: attempt)), reason)
             }
             deps.metrics.write(outcome, namespace: namespace)
         }
@@ -290,7 +290,7 @@ public actor SyncController {
             if let first = failures.first {
                 report.outcomes[namespace] = .failed(reason: first, retryable: true)
                 let attempt = (retries[namespace]?.attempt ?? 0) + 1
-                retries[namespace] = (attempt, now.advanced(by: namespaceBackoff.delay(attempt: attempt)), first)
+                retries[namespace] = (attempt, now.advanced(by: namespaceBackoff.delay(afterFailures: attempt)), first)
             }
         }
     }
@@ -326,7 +326,7 @@ public actor SyncController {
         deps.metrics.refreshFailed()
         await deps.status.recordFailure(message)
         let attempt = max(tokenFailures, 1)
-        let delay = tokenBackoff.delay(attempt: attempt)
+        let delay = tokenBackoff.delay(afterFailures: attempt)
         fullCycleDue = clock.now.advanced(by: delay)
         logger.error("refresh failed, existing secrets left untouched; retrying in \(delay.humanReadable): \(message)")
         if !failingRefresh {

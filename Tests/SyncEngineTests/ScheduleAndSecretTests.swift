@@ -56,15 +56,6 @@ import Testing
         let policy = RefreshPolicy()
         #expect(policy.delay(fetchedAt: fetched, expiries: [fetched.addingTimeInterval(1)], random: 0) == .seconds(5))
     }
-
-    @Test func backoffGrowsAndIsCapped() {
-        let backoff = Backoff(base: .seconds(2), cap: .seconds(60))
-        #expect(backoff.delay(attempt: 1, random: 1) == .seconds(2))
-        #expect(backoff.delay(attempt: 2, random: 1) == .seconds(4))
-        #expect(backoff.delay(attempt: 3, random: 0) == .seconds(4))
-        #expect(backoff.delay(attempt: 50, random: 1) == .seconds(60))
-        #expect(backoff.delay(attempt: 50, random: 0) == .seconds(30))
-    }
 }
 
 @Suite struct DesiredSecretTests {
