@@ -1,7 +1,8 @@
 /// The Kubernetes connection settings could not be loaded: one line naming the file or setting at fault.
 public struct KubeConfigurationError: Error, Sendable, CustomStringConvertible, Equatable {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// Line breaks are escaped: messages quote names from the user's kubeconfig, which may hold them.
+    public init(_ message: String) { self.message = message.replacing("\r", with: "\\r").replacing("\n", with: "\\n") }
     public var description: String { message }
 }
 
