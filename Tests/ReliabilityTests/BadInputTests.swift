@@ -273,6 +273,14 @@ import TestSupport
         #expect(message.contains("multi\\u{a}"), "\(message)")
     }
 
+    @Test func contextNameWithLineBreaksGivesAOneLineError() throws {
+        // Found by libFuzzer: names listed in "has no current-context ... (contexts: ...)" were raw.
+        let folder = try TemporaryFolder()
+        try folder.write("config", #"{"contexts": [{"name": "a\n\nb", "context": {"cluster": "c"}}]}"#)
+        let message = try #require(Self.message { _ = try KubeConfiguration.kubeconfig(path: folder.path + "/config") })
+        #expect(message == "kubeconfig \(folder.path)/config has no current-context; pass a context (contexts: a\\n\\nb)")
+    }
+
     @Test func tokenNeverInTheDescription() throws {
         let folder = try TemporaryFolder()
         let path = try Self.kubeconfig(folder, cluster: "    server: https://127.0.0.1:6443")

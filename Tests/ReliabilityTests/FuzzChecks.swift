@@ -54,7 +54,10 @@ enum FuzzChecks {
         }
         // A secret key that happens to equal another setting's value would be "echoed" legitimately.
         let secret = values["AWS_SECRET_ACCESS_KEY"]?.trimmed ?? ""
-        let echoable = secret.utf8.count >= 12 && !values.values.contains { $0.key != "AWS_SECRET_ACCESS_KEY" && $0.value.raw.contains(secret) }
+        // Only secrets shaped like real ones (base64 alphabet) count: escaping other values (`\u{7}`) can
+        // spell arbitrary text with spaces and braces.
+        let echoable = secret.utf8.count >= 12 && secret.utf8.allSatisfy { $0 < 0x80 && (Character(Unicode.Scalar($0)).isLetter || Character(Unicode.Scalar($0)).isNumber || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "+")) }
+            && !values.values.contains { $0.key != "AWS_SECRET_ACCESS_KEY" && $0.value.raw.contains(secret) }
         do {
             let parsed = try HelperSettings.parse(values)
             if parsed.namespaces.include.isEmpty && parsed.namespaces.labelSelector == nil {

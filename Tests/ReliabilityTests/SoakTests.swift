@@ -67,7 +67,7 @@ import TestSupport
         let summary = "seed \(seed), \(Self.seconds)s, faults: \(applied.count), refreshes: \(measured.refreshes), rss KiB: \(String(describing: measured.rss)), fds: \(String(describing: measured.fds)), connections: \(String(describing: measured.conns))"
         print("soak: \(summary)")
         #expect(fixture.observer.violations.isEmpty, "\(summary): \(fixture.observer.violations.prefix(10))")
-        #expect(measured.refreshes >= Self.seconds / 4, "the helper kept refreshing: \(summary)")
+        #expect(measured.refreshes >= max(2, Self.seconds / 10), "the helper kept refreshing: \(summary)")
         if let (before, after) = measured.conns, before > 0 {
             // One pooled connection per concurrent request at most, plus the watches.
             #expect(after <= max(before, 2) + 8, "connections to the API server grew: \(summary)")
