@@ -283,6 +283,7 @@ class Bench:
                 calls = self.proxy.snapshot()
                 row = {"size": size, "first_sync": first, "hwm_kb": hwm, "rss_kb": rss, "hwm_after_kb": hwm_after,
                        "rss_after_kb": rss_after, "anon_kb": memory.get("RssAnon"), "file_kb": memory.get("RssFile"),
+                       "anon_after_kb": after_memory.get("RssAnon"),
                        "requests": requests, "requests_after": after, "aws_calls": len(calls),
                        "create": created, "delete": deleted}
                 rows.append(row)
