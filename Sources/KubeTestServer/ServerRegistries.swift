@@ -1,3 +1,4 @@
+/// Users, fault rules and the request log: the mutable parts of a server besides its objects.
 import Synchronization
 
 /// Tokens and the users they authenticate.
