@@ -3,74 +3,76 @@ import KubeTestServer
 import TestSupport
 import Testing
 
-/// `check`: validates configuration, AWS and RBAC before a rollout, and names the rule to add.
-@Suite(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
-struct CheckCommandTests {
-    @Test func passesUnderTheOriginalClusterRole() async throws {
-        try await HelperWorld.with { world in
-            try world.writeOriginalConfig(namespaces: ["default", "team-a"])
-            let result = try await world.run("check")
-            #expect(result.exitCode == 0, "\(result)")
-            #expect(!result.stdout.contains("FAIL"), "\(result)")
-            #expect(result.stdout.contains("GetAuthorizationToken"), "\(result)")
-            // check only asks; it writes nothing.
-            #expect(await world.secretWrites().isEmpty)
-            #expect(await world.server.objects("secrets", namespace: nil).isEmpty)
-        }
-    }
-
-    @Test func namesTheMissingCreateRule() async throws {
-        let withoutCreate = [
-            PolicyRule(resources: ["secrets"], verbs: ["get", "patch", "watch", "list"], resourceNames: [HelperWorld.secretName])
-        ]
-        try await HelperWorld.with(rules: withoutCreate) { world in
-            try world.writeOriginalConfig(namespaces: ["default", "team-a"])
-            let result = try await world.run("check")
-            #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
-            let failing = result.stdout.lines.filter { $0.contains("FAIL") }
-            #expect(!failing.isEmpty, "\(result)")
-            #expect(failing.allSatisfy { $0.contains("create secrets") }, "only create should fail: \(failing)")
-            #expect(failing.contains { $0.contains("in default") } && failing.contains { $0.contains("in team-a") }, "\(failing)")
-            // The fix, as a rule to paste into the ClusterRole.
-            let advice = try #require(result.stdout.range(of: "add to the ClusterRole"), "\(result)")
-            let rule = String(result.stdout[advice.upperBound...])
-            #expect(rule.contains("resources: [\"secrets\"]") && rule.contains("\"create\""), "\(rule)")
-            #expect(await world.secretWrites().isEmpty)
-        }
-    }
-
-    @Test func asksForEventAndLeaseRulesWhenThoseFeaturesAreOn() async throws {
-        let environment = ["POD_NAME": "helper-0", "POD_NAMESPACE": "kube-system", "LEADER_ELECTION": "true"]
-        try await HelperWorld.with { world in
-            try world.writeOriginalConfig(namespaces: ["default"])
-            let result = try await world.run("check", environment: environment)
-            #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
-            let failing = result.stdout.lines.filter { $0.contains("FAIL") }
-            #expect(failing.contains { $0.contains("create events in kube-system") }, "\(result)")
-            for verb in ["get", "create", "update"] {
-                #expect(failing.contains { $0.contains("\(verb) leases in kube-system") }, "\(verb): \(result)")
+extension HelperBinaryTests {
+    /// `check`: validates configuration, AWS and RBAC before a rollout, and names the rule to add.
+    @Suite(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
+    struct CheckCommandTests {
+        @Test func passesUnderTheOriginalClusterRole() async throws {
+            try await HelperWorld.with { world in
+                try world.writeOriginalConfig(namespaces: ["default", "team-a"])
+                let result = try await world.run("check")
+                #expect(result.exitCode == 0, "\(result)")
+                #expect(!result.stdout.contains("FAIL"), "\(result)")
+                #expect(result.stdout.contains("GetAuthorizationToken"), "\(result)")
+                // check only asks; it writes nothing.
+                #expect(await world.secretWrites().isEmpty)
+                #expect(await world.server.objects("secrets", namespace: nil).isEmpty)
             }
-            #expect(result.stdout.contains("coordination.k8s.io") && result.stdout.contains("\"events\""), "\(result)")
         }
-        let everything = PolicyRule.originalHelperRole() + [
-            PolicyRule(resources: ["events"], verbs: ["create", "patch"]),
-            PolicyRule(apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"]),
-        ]
-        try await HelperWorld.with(rules: everything) { world in
-            try world.writeOriginalConfig(namespaces: ["default"])
-            let result = try await world.run("check", environment: environment)
-            #expect(result.exitCode == 0, "\(result)")
-        }
-    }
 
-    @Test func reportsAWSFailureInTheTable() async throws {
-        try await HelperWorld.with { world in
-            try world.writeOriginalConfig(namespaces: ["default"], keys: world.moto.denied)
-            let result = try await world.run("check")
-            #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
-            let line = try #require(result.stdout.lines.first { $0.contains("GetAuthorizationToken") && $0.contains("FAIL") }, "\(result)")
-            #expect(line.contains("denied") || line.contains("AccessDenied"), "\(line)")
-            #expect(!result.output.contains(world.moto.denied.secretAccessKey))
+        @Test func namesTheMissingCreateRule() async throws {
+            let withoutCreate = [
+                PolicyRule(resources: ["secrets"], verbs: ["get", "patch", "watch", "list"], resourceNames: [HelperWorld.secretName])
+            ]
+            try await HelperWorld.with(rules: withoutCreate) { world in
+                try world.writeOriginalConfig(namespaces: ["default", "team-a"])
+                let result = try await world.run("check")
+                #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
+                let failing = result.stdout.lines.filter { $0.contains("FAIL") }
+                #expect(!failing.isEmpty, "\(result)")
+                #expect(failing.allSatisfy { $0.contains("create secrets") }, "only create should fail: \(failing)")
+                #expect(failing.contains { $0.contains("in default") } && failing.contains { $0.contains("in team-a") }, "\(failing)")
+                // The fix, as a rule to paste into the ClusterRole.
+                let advice = try #require(result.stdout.range(of: "add to the ClusterRole"), "\(result)")
+                let rule = String(result.stdout[advice.upperBound...])
+                #expect(rule.contains("resources: [\"secrets\"]") && rule.contains("\"create\""), "\(rule)")
+                #expect(await world.secretWrites().isEmpty)
+            }
+        }
+
+        @Test func asksForEventAndLeaseRulesWhenThoseFeaturesAreOn() async throws {
+            let environment = ["POD_NAME": "helper-0", "POD_NAMESPACE": "kube-system", "LEADER_ELECTION": "true"]
+            try await HelperWorld.with { world in
+                try world.writeOriginalConfig(namespaces: ["default"])
+                let result = try await world.run("check", environment: environment)
+                #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
+                let failing = result.stdout.lines.filter { $0.contains("FAIL") }
+                #expect(failing.contains { $0.contains("create events in kube-system") }, "\(result)")
+                for verb in ["get", "create", "update"] {
+                    #expect(failing.contains { $0.contains("\(verb) leases in kube-system") }, "\(verb): \(result)")
+                }
+                #expect(result.stdout.contains("coordination.k8s.io") && result.stdout.contains("\"events\""), "\(result)")
+            }
+            let everything = PolicyRule.originalHelperRole() + [
+                PolicyRule(resources: ["events"], verbs: ["create", "patch"]),
+                PolicyRule(apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"]),
+            ]
+            try await HelperWorld.with(rules: everything) { world in
+                try world.writeOriginalConfig(namespaces: ["default"])
+                let result = try await world.run("check", environment: environment)
+                #expect(result.exitCode == 0, "\(result)")
+            }
+        }
+
+        @Test func reportsAWSFailureInTheTable() async throws {
+            try await HelperWorld.with { world in
+                try world.writeOriginalConfig(namespaces: ["default"], keys: world.moto.denied)
+                let result = try await world.run("check")
+                #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
+                let line = try #require(result.stdout.lines.first { $0.contains("GetAuthorizationToken") && $0.contains("FAIL") }, "\(result)")
+                #expect(line.contains("denied") || line.contains("AccessDenied"), "\(line)")
+                #expect(!result.output.contains(world.moto.denied.secretAccessKey))
+            }
         }
     }
 }

@@ -3,121 +3,123 @@ import KubeTestServer
 import TestSupport
 import Testing
 
-/// `run` as an operator sees it: probes, Prometheus metrics, and Events on the helper's own Pod.
-@Suite(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
-struct OperabilityTests {
-    static let prefix = "aws_ecr_cred_helper_"
+extension HelperBinaryTests {
+    /// `run` as an operator sees it: probes, Prometheus metrics, and Events on the helper's own Pod.
+    @Suite(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
+    struct OperabilityTests {
+        static let prefix = "aws_ecr_cred_helper_"
 
-    @Test func probesAndMetricsFollowAFailedThenSuccessfulRefresh() async throws {
-        try await HelperWorld.with { world in
-            let wrongKey = String(world.moto.allowed.secretAccessKey.reversed())
-            try world.writeOriginalConfig(namespaces: ["default", "team-a"], secretKey: wrongKey)
-            let port = try HTTPProbe.freePort()
-            try await world.running(environment: ["HTTP_PORT": "\(port)"]) { process in
-                let health = try await HTTPProbe.waitFor(port: port, "/healthz", status: 200)
-                #expect(health.body.contains("ok"))
+        @Test func probesAndMetricsFollowAFailedThenSuccessfulRefresh() async throws {
+            try await HelperWorld.with { world in
+                let wrongKey = String(world.moto.allowed.secretAccessKey.reversed())
+                try world.writeOriginalConfig(namespaces: ["default", "team-a"], secretKey: wrongKey)
+                let port = try HTTPProbe.freePort()
+                try await world.running(environment: ["HTTP_PORT": "\(port)"]) { process in
+                    let health = try await HTTPProbe.waitFor(port: port, "/healthz", status: 200)
+                    #expect(health.body.contains("ok"))
 
-                // The first refresh fails: not ready, and the failure is counted.
-                let failing = try await eventuallyValue("a refresh failure in /metrics", timeout: .seconds(20)) {
-                    guard let answer = await HTTPProbe.get(port: port, "/metrics") else { return nil as PrometheusText? }
+                    // The first refresh fails: not ready, and the failure is counted.
+                    let failing = try await eventuallyValue("a refresh failure in /metrics", timeout: .seconds(20)) {
+                        guard let answer = await HTTPProbe.get(port: port, "/metrics") else { return nil as PrometheusText? }
+                        let metrics = PrometheusText(answer.body)
+                        return metrics.total(Self.prefix + "refresh_failures_total") > 0 ? metrics : nil
+                    }
+                    #expect(failing.problems.isEmpty, "\(failing.problems)")
+                    let notReady = try #require(await HTTPProbe.get(port: port, "/readyz"))
+                    #expect(notReady.status == 503, "\(notReady.body)")
+                    #expect(notReady.body.contains("no successful sync"), "\(notReady.body)")
+                    #expect(!notReady.body.contains(wrongKey))
+                    #expect((await HTTPProbe.get(port: port, "/healthz"))?.status == 200, "a failing refresh is not a dead process")
+                    #expect(await world.secret("default") == nil)
+
+                    // The key is fixed in the mounted file: no restart, ready within seconds.
+                    try world.writeAWS("AWS_SECRET_ACCESS_KEY", world.moto.allowed.secretAccessKey + "\n")
+                    _ = try await HTTPProbe.waitFor(port: port, "/readyz", status: 200, timeout: .seconds(20))
+                    try await world.waitForSecrets(["default", "team-a"], process: process)
+
+                    let answer = try #require(await HTTPProbe.get(port: port, "/metrics"))
+                    #expect(answer.status == 200)
                     let metrics = PrometheusText(answer.body)
-                    return metrics.total(Self.prefix + "refresh_failures_total") > 0 ? metrics : nil
+                    #expect(metrics.problems.isEmpty, "\(metrics.problems)\n\(answer.body)")
+                    let lastSuccess = try #require(metrics.values(Self.prefix + "last_success_timestamp_seconds").first, "\(answer.body)")
+                    #expect(lastSuccess.value > 1_600_000_000)
+                    let expiry = metrics.values(Self.prefix + "token_expiry_timestamp_seconds")
+                    #expect(!expiry.isEmpty, "moto's expiresAt lies in the past, but it is still a value: \(answer.body)")
+                    #expect(expiry.allSatisfy { $0.labels.contains("region=\"\(world.moto.region)\"") && $0.labels.contains("registry=\"") }, "\(expiry)")
+                    let written = metrics.values(Self.prefix + "secret_writes_total").filter { $0.labels.contains("outcome=\"written\"") }
+                    #expect(written.reduce(0) { $0 + $1.value } >= 2, "\(answer.body)")
+                    #expect(metrics.total(Self.prefix + "refresh_failures_total") >= 1)
+                    #expect(metrics.values(Self.prefix + "aws_requests_total").contains { $0.labels.contains("outcome=\"failure\"") })
+                    #expect(metrics.values(Self.prefix + "aws_requests_total").contains { $0.labels.contains("outcome=\"success\"") })
+                    for name in ["refresh_failures_total", "secret_writes_total", "aws_requests_total"] {
+                        #expect(metrics.types[Self.prefix + name] == "counter", "\(name): \(metrics.types[Self.prefix + name] ?? "no TYPE")")
+                    }
+                    for name in ["last_success_timestamp_seconds", "token_expiry_timestamp_seconds", "managed_namespaces"] {
+                        #expect(metrics.types[Self.prefix + name] == "gauge", "\(name): \(metrics.types[Self.prefix + name] ?? "no TYPE")")
+                    }
+                    #expect(metrics.values(Self.prefix + "managed_namespaces").first?.value == 2)
+                    #expect(metrics.values(Self.prefix + "leader").first?.value == 1, "without election this replica is the writer")
+                    #expect(!answer.body.contains(world.moto.allowed.secretAccessKey))
                 }
-                #expect(failing.problems.isEmpty, "\(failing.problems)")
-                let notReady = try #require(await HTTPProbe.get(port: port, "/readyz"))
-                #expect(notReady.status == 503, "\(notReady.body)")
-                #expect(notReady.body.contains("no successful sync"), "\(notReady.body)")
-                #expect(!notReady.body.contains(wrongKey))
-                #expect((await HTTPProbe.get(port: port, "/healthz"))?.status == 200, "a failing refresh is not a dead process")
-                #expect(await world.secret("default") == nil)
-
-                // The key is fixed in the mounted file: no restart, ready within seconds.
-                try world.writeAWS("AWS_SECRET_ACCESS_KEY", world.moto.allowed.secretAccessKey + "\n")
-                _ = try await HTTPProbe.waitFor(port: port, "/readyz", status: 200, timeout: .seconds(20))
-                try await world.waitForSecrets(["default", "team-a"], process: process)
-
-                let answer = try #require(await HTTPProbe.get(port: port, "/metrics"))
-                #expect(answer.status == 200)
-                let metrics = PrometheusText(answer.body)
-                #expect(metrics.problems.isEmpty, "\(metrics.problems)\n\(answer.body)")
-                let lastSuccess = try #require(metrics.values(Self.prefix + "last_success_timestamp_seconds").first, "\(answer.body)")
-                #expect(lastSuccess.value > 1_600_000_000)
-                let expiry = metrics.values(Self.prefix + "token_expiry_timestamp_seconds")
-                #expect(!expiry.isEmpty, "moto's expiresAt lies in the past, but it is still a value: \(answer.body)")
-                #expect(expiry.allSatisfy { $0.labels.contains("region=\"\(world.moto.region)\"") && $0.labels.contains("registry=\"") }, "\(expiry)")
-                let written = metrics.values(Self.prefix + "secret_writes_total").filter { $0.labels.contains("outcome=\"written\"") }
-                #expect(written.reduce(0) { $0 + $1.value } >= 2, "\(answer.body)")
-                #expect(metrics.total(Self.prefix + "refresh_failures_total") >= 1)
-                #expect(metrics.values(Self.prefix + "aws_requests_total").contains { $0.labels.contains("outcome=\"failure\"") })
-                #expect(metrics.values(Self.prefix + "aws_requests_total").contains { $0.labels.contains("outcome=\"success\"") })
-                for name in ["refresh_failures_total", "secret_writes_total", "aws_requests_total"] {
-                    #expect(metrics.types[Self.prefix + name] == "counter", "\(name): \(metrics.types[Self.prefix + name] ?? "no TYPE")")
-                }
-                for name in ["last_success_timestamp_seconds", "token_expiry_timestamp_seconds", "managed_namespaces"] {
-                    #expect(metrics.types[Self.prefix + name] == "gauge", "\(name): \(metrics.types[Self.prefix + name] ?? "no TYPE")")
-                }
-                #expect(metrics.values(Self.prefix + "managed_namespaces").first?.value == 2)
-                #expect(metrics.values(Self.prefix + "leader").first?.value == 1, "without election this replica is the writer")
-                #expect(!answer.body.contains(world.moto.allowed.secretAccessKey))
             }
         }
-    }
 
-    @Test func failedRefreshRecordsWarningEventOnOwnPodAndRecoveryANormalOne() async throws {
-        let rules = PolicyRule.originalHelperRole() + [PolicyRule(resources: ["events"], verbs: ["create", "patch"])]
-        try await HelperWorld.with(rules: rules) { world in
-            let wrongKey = String(world.moto.allowed.secretAccessKey.reversed())
-            try world.writeOriginalConfig(namespaces: ["default"], secretKey: wrongKey)
-            let pod = "aws-ecr-cred-helper-5d8f7c9b4-x2x7q"
-            try await world.running(environment: ["POD_NAME": pod, "POD_NAMESPACE": "kube-system"]) { process in
-                let failed = try await eventuallyValue("a RefreshFailed event", timeout: .seconds(20)) {
-                    await world.server.objects("events", namespace: "kube-system").first { $0["reason"]?.stringValue == "RefreshFailed" }
-                }
-                #expect(failed["type"]?.stringValue == "Warning")
-                #expect(failed["involvedObject"]?["kind"]?.stringValue == "Pod")
-                #expect(failed["involvedObject"]?["name"]?.stringValue == pod)
-                #expect(failed["involvedObject"]?["namespace"]?.stringValue == "kube-system")
-                let message = failed["message"]?.stringValue ?? ""
-                #expect(message.contains("SignatureDoesNotMatch") || message.lowercased().contains("secret access key"), "\(message)")
-                #expect(!message.contains(wrongKey))
+        @Test func failedRefreshRecordsWarningEventOnOwnPodAndRecoveryANormalOne() async throws {
+            let rules = PolicyRule.originalHelperRole() + [PolicyRule(resources: ["events"], verbs: ["create", "patch"])]
+            try await HelperWorld.with(rules: rules) { world in
+                let wrongKey = String(world.moto.allowed.secretAccessKey.reversed())
+                try world.writeOriginalConfig(namespaces: ["default"], secretKey: wrongKey)
+                let pod = "aws-ecr-cred-helper-5d8f7c9b4-x2x7q"
+                try await world.running(environment: ["POD_NAME": pod, "POD_NAMESPACE": "kube-system"]) { process in
+                    let failed = try await eventuallyValue("a RefreshFailed event", timeout: .seconds(20)) {
+                        await world.server.objects("events", namespace: "kube-system").first { $0["reason"]?.stringValue == "RefreshFailed" }
+                    }
+                    #expect(failed["type"]?.stringValue == "Warning")
+                    #expect(failed["involvedObject"]?["kind"]?.stringValue == "Pod")
+                    #expect(failed["involvedObject"]?["name"]?.stringValue == pod)
+                    #expect(failed["involvedObject"]?["namespace"]?.stringValue == "kube-system")
+                    let message = failed["message"]?.stringValue ?? ""
+                    #expect(message.contains("SignatureDoesNotMatch") || message.lowercased().contains("secret access key"), "\(message)")
+                    #expect(!message.contains(wrongKey))
 
-                try world.writeAWS("AWS_SECRET_ACCESS_KEY", world.moto.allowed.secretAccessKey + "\n")
-                let recovered = try await eventuallyValue("a RefreshRecovered event", timeout: .seconds(20)) {
-                    await world.server.objects("events", namespace: "kube-system").first { $0["reason"]?.stringValue == "RefreshRecovered" }
+                    try world.writeAWS("AWS_SECRET_ACCESS_KEY", world.moto.allowed.secretAccessKey + "\n")
+                    let recovered = try await eventuallyValue("a RefreshRecovered event", timeout: .seconds(20)) {
+                        await world.server.objects("events", namespace: "kube-system").first { $0["reason"]?.stringValue == "RefreshRecovered" }
+                    }
+                    #expect(recovered["type"]?.stringValue == "Normal")
+                    #expect(recovered["involvedObject"]?["name"]?.stringValue == pod)
+                    // One Warning for the failing stretch, not one per retry.
+                    let warnings = await world.server.objects("events", namespace: "kube-system").filter { $0["reason"]?.stringValue == "RefreshFailed" }
+                    #expect(warnings.count == 1)
+                    #expect(process.isRunning)
                 }
-                #expect(recovered["type"]?.stringValue == "Normal")
-                #expect(recovered["involvedObject"]?["name"]?.stringValue == pod)
-                // One Warning for the failing stretch, not one per retry.
-                let warnings = await world.server.objects("events", namespace: "kube-system").filter { $0["reason"]?.stringValue == "RefreshFailed" }
-                #expect(warnings.count == 1)
-                #expect(process.isRunning)
             }
         }
-    }
 
-    /// 8080 is often taken on a workstation: the error names the setting and the way out.
-    @Test func portInUseIsOneClearLine() async throws {
-        try await HelperWorld.with { world in
-            try world.writeOriginalConfig(namespaces: ["default"])
-            try await HTTPProbe.withOccupiedPort { port in
-                let result = try await world.run("run", environment: ["HTTP_PORT": "\(port)"], timeout: .seconds(30))
-                #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
-                let errors = result.stderrLines.filter { $0.hasPrefix("Error: ") }
-                #expect(errors.count == 1, "\(result)")
-                let line = errors.first ?? ""
-                #expect(line.contains("HTTP_PORT") && line.contains("\(port)") && line.contains("in use"), "\(line)")
+        /// 8080 is often taken on a workstation: the error names the setting and the way out.
+        @Test func portInUseIsOneClearLine() async throws {
+            try await HelperWorld.with { world in
+                try world.writeOriginalConfig(namespaces: ["default"])
+                try await HTTPProbe.withOccupiedPort { port in
+                    let result = try await world.run("run", environment: ["HTTP_PORT": "\(port)"], timeout: .seconds(30))
+                    #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
+                    let errors = result.stderrLines.filter { $0.hasPrefix("Error: ") }
+                    #expect(errors.count == 1, "\(result)")
+                    let line = errors.first ?? ""
+                    #expect(line.contains("HTTP_PORT") && line.contains("\(port)") && line.contains("in use"), "\(line)")
+                }
             }
         }
-    }
 
-    @Test func withoutEventsPermissionItLogsOnceAndKeepsWorking() async throws {
-        try await HelperWorld.with { world in
-            try world.writeOriginalConfig(namespaces: ["default"], secretKey: "not-the-secret-key-at-all-0123456789")
-            try await world.running(environment: ["POD_NAME": "helper-pod", "POD_NAMESPACE": "kube-system"]) { process in
-                try await process.waitForLog("not recording Kubernetes Events")
-                try world.writeAWS("AWS_SECRET_ACCESS_KEY", world.moto.allowed.secretAccessKey + "\n")
-                try await world.waitForSecrets(["default"], process: process)
-                #expect(await world.server.objects("events", namespace: nil).isEmpty)
+        @Test func withoutEventsPermissionItLogsOnceAndKeepsWorking() async throws {
+            try await HelperWorld.with { world in
+                try world.writeOriginalConfig(namespaces: ["default"], secretKey: "not-the-secret-key-at-all-0123456789")
+                try await world.running(environment: ["POD_NAME": "helper-pod", "POD_NAMESPACE": "kube-system"]) { process in
+                    try await process.waitForLog("not recording Kubernetes Events")
+                    try world.writeAWS("AWS_SECRET_ACCESS_KEY", world.moto.allowed.secretAccessKey + "\n")
+                    try await world.waitForSecrets(["default"], process: process)
+                    #expect(await world.server.objects("events", namespace: nil).isEmpty)
+                }
             }
         }
     }

@@ -3,126 +3,128 @@ import KubeTestServer
 import TestSupport
 import Testing
 
-/// `status` shows what each target namespace holds; `cleanup` (for uninstall) removes only what is ours.
-@Suite(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
-struct StatusAndCleanupTests {
-    static let namespaces = ["default", "team-a", "team-b", "team-c"]
-    /// The original role, plus what ServiceAccount patching and cleanup need.
-    static let rules = PolicyRule.originalHelperRole() + [
-        PolicyRule(resources: ["secrets"], verbs: ["delete"], resourceNames: [HelperWorld.secretName]),
-        PolicyRule(resources: ["serviceaccounts"], verbs: ["get", "patch"], resourceNames: ["default"]),
-    ]
+extension HelperBinaryTests {
+    /// `status` shows what each target namespace holds; `cleanup` (for uninstall) removes only what is ours.
+    @Suite(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
+    struct StatusAndCleanupTests {
+        static let namespaces = ["default", "team-a", "team-b", "team-c"]
+        /// The original role, plus what ServiceAccount patching and cleanup need.
+        static let rules = PolicyRule.originalHelperRole() + [
+            PolicyRule(resources: ["secrets"], verbs: ["delete"], resourceNames: [HelperWorld.secretName]),
+            PolicyRule(resources: ["serviceaccounts"], verbs: ["get", "patch"], resourceNames: ["default"]),
+        ]
 
-    @Test func statusTableAfterSync() async throws {
-        try await HelperWorld.with(namespaces: Self.namespaces, rules: Self.rules) { world in
-            try world.writeOriginalConfig(namespaces: ["default", "team-a"])
-            let sync = try await world.run("sync")
-            try #require(sync.exitCode == 0, "\(sync)")
+        @Test func statusTableAfterSync() async throws {
+            try await HelperWorld.with(namespaces: Self.namespaces, rules: Self.rules) { world in
+                try world.writeOriginalConfig(namespaces: ["default", "team-a"])
+                let sync = try await world.run("sync")
+                try #require(sync.exitCode == 0, "\(sync)")
 
-            let status = try await world.run("status")
-            #expect(status.exitCode == 0, "\(status)")
-            let rows = status.stdout.lines.map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
-            #expect(rows.first == ["NAMESPACE", "SECRET", "MANAGED-BY", "REGISTRIES", "REFRESHED", "EXPIRES"], "\(status)")
-            let host = "\(world.moto.account).dkr.ecr.\(world.moto.region).amazonaws.com"
-            for namespace in ["default", "team-a"] {
-                let row = try #require(rows.first { $0.first == namespace }, "\(status)")
-                #expect(Array(row.prefix(4)) == [namespace, "present", "aws-ecr-cred-helper", host], "\(row)")
+                let status = try await world.run("status")
+                #expect(status.exitCode == 0, "\(status)")
+                let rows = status.stdout.lines.map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+                #expect(rows.first == ["NAMESPACE", "SECRET", "MANAGED-BY", "REGISTRIES", "REFRESHED", "EXPIRES"], "\(status)")
+                let host = "\(world.moto.account).dkr.ecr.\(world.moto.region).amazonaws.com"
+                for namespace in ["default", "team-a"] {
+                    let row = try #require(rows.first { $0.first == namespace }, "\(status)")
+                    #expect(Array(row.prefix(4)) == [namespace, "present", "aws-ecr-cred-helper", host], "\(row)")
+                }
+                #expect(rows.count == 3, "\(status)")
+                #expect(!status.output.contains(world.token))
+
+                // Someone else's secret of that name, the original helper's unlabelled one, and none at all.
+                try await plantForeignSecrets(world)
+                let wider = try await world.run("status", ["--namespaces", "default team-a team-b team-c kube-system"])
+                #expect(wider.exitCode != 0, "a namespace without a fresh secret should fail status: \(wider)")
+                let table = wider.stdout
+                #expect(table.lines.contains { $0.hasPrefix("team-b ") && $0.contains("foreign (Opaque)") }, "\(table)")
+                #expect(table.lines.contains { $0.hasPrefix("team-c ") && $0.contains("other (adoptable)") }, "\(table)")
+                #expect(table.lines.contains { $0.hasPrefix("kube-system ") && $0.contains("missing") }, "\(table)")
             }
-            #expect(rows.count == 3, "\(status)")
-            #expect(!status.output.contains(world.token))
-
-            // Someone else's secret of that name, the original helper's unlabelled one, and none at all.
-            try await plantForeignSecrets(world)
-            let wider = try await world.run("status", ["--namespaces", "default team-a team-b team-c kube-system"])
-            #expect(wider.exitCode != 0, "a namespace without a fresh secret should fail status: \(wider)")
-            let table = wider.stdout
-            #expect(table.lines.contains { $0.hasPrefix("team-b ") && $0.contains("foreign (Opaque)") }, "\(table)")
-            #expect(table.lines.contains { $0.hasPrefix("team-c ") && $0.contains("other (adoptable)") }, "\(table)")
-            #expect(table.lines.contains { $0.hasPrefix("kube-system ") && $0.contains("missing") }, "\(table)")
         }
-    }
 
-    @Test func cleanupRemovesOnlyOurSecretsAndOurImagePullSecretsEntries() async throws {
-        try await HelperWorld.with(namespaces: Self.namespaces, rules: Self.rules) { world in
-            try world.writeOriginalConfig(namespaces: ["default", "team-a"])
-            try world.writeConfig("PATCH_SERVICE_ACCOUNTS", "true\n")
-            for namespace in ["default", "team-a"] {
-                try await world.server.put("serviceaccounts", namespace: namespace, [
+        @Test func cleanupRemovesOnlyOurSecretsAndOurImagePullSecretsEntries() async throws {
+            try await HelperWorld.with(namespaces: Self.namespaces, rules: Self.rules) { world in
+                try world.writeOriginalConfig(namespaces: ["default", "team-a"])
+                try world.writeConfig("PATCH_SERVICE_ACCOUNTS", "true\n")
+                for namespace in ["default", "team-a"] {
+                    try await world.server.put("serviceaccounts", namespace: namespace, [
+                        "metadata": ["name": "default"],
+                        "imagePullSecrets": [["name": "user-registry"]],
+                    ])
+                }
+                let sync = try await world.run("sync")
+                try #require(sync.exitCode == 0, "\(sync)")
+                for namespace in ["default", "team-a"] {
+                    #expect(await pullSecretNames(world, namespace) == ["user-registry", HelperWorld.secretName])
+                }
+                try await plantForeignSecrets(world)
+                let foreignBefore = [
+                    await world.secret("team-b")?["data"],
+                    await world.secret("team-c")?["data"],
+                ]
+
+                let dryRun = try await world.run("cleanup", ["--dry-run"])
+                #expect(dryRun.exitCode == 0, "\(dryRun)")
+                #expect(dryRun.stdout.lines.contains("default\twould remove"), "\(dryRun)")
+                #expect(await world.secret("default") != nil, "--dry-run removed a secret")
+
+                let cleanup = try await world.run("cleanup")
+                #expect(cleanup.exitCode == 0, "\(cleanup)")
+                let lines = cleanup.stdout.lines
+                #expect(lines.contains("default\tremoved") && lines.contains("team-a\tremoved"), "\(cleanup)")
+                #expect(lines.contains { $0.hasPrefix("team-b\tkept") } && lines.contains { $0.hasPrefix("team-c\tkept") }, "\(cleanup)")
+
+                #expect(await world.secret("default") == nil)
+                #expect(await world.secret("team-a") == nil)
+                #expect(await world.secret("team-b")?["type"]?.stringValue == "Opaque")
+                #expect(await world.secret("team-c")?["type"]?.stringValue == "kubernetes.io/dockerconfigjson")
+                #expect([await world.secret("team-b")?["data"], await world.secret("team-c")?["data"]] == foreignBefore)
+                for namespace in ["default", "team-a"] {
+                    #expect(await pullSecretNames(world, namespace) == ["user-registry"], "cleanup must keep the user's entry")
+                }
+            }
+        }
+
+        /// Uninstall is often done without the AWS credentials at hand: cleanup needs none.
+        @Test func cleanupWithoutAWSConfigurationStillRemovesImagePullSecretsEntries() async throws {
+            try await HelperWorld.with(namespaces: Self.namespaces, rules: Self.rules) { world in
+                try world.writeOriginalConfig(namespaces: ["default"])
+                try world.writeConfig("PATCH_SERVICE_ACCOUNTS", "true\n")
+                try await world.server.put("serviceaccounts", namespace: "default", [
                     "metadata": ["name": "default"],
                     "imagePullSecrets": [["name": "user-registry"]],
                 ])
-            }
-            let sync = try await world.run("sync")
-            try #require(sync.exitCode == 0, "\(sync)")
-            for namespace in ["default", "team-a"] {
-                #expect(await pullSecretNames(world, namespace) == ["user-registry", HelperWorld.secretName])
-            }
-            try await plantForeignSecrets(world)
-            let foreignBefore = [
-                await world.secret("team-b")?["data"],
-                await world.secret("team-c")?["data"],
-            ]
+                let sync = try await world.run("sync")
+                try #require(sync.exitCode == 0, "\(sync)")
+                for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"] {
+                    try FileManager.default.removeItem(atPath: world.awsConfigDirectory + "/" + name)
+                }
 
-            let dryRun = try await world.run("cleanup", ["--dry-run"])
-            #expect(dryRun.exitCode == 0, "\(dryRun)")
-            #expect(dryRun.stdout.lines.contains("default\twould remove"), "\(dryRun)")
-            #expect(await world.secret("default") != nil, "--dry-run removed a secret")
-
-            let cleanup = try await world.run("cleanup")
-            #expect(cleanup.exitCode == 0, "\(cleanup)")
-            let lines = cleanup.stdout.lines
-            #expect(lines.contains("default\tremoved") && lines.contains("team-a\tremoved"), "\(cleanup)")
-            #expect(lines.contains { $0.hasPrefix("team-b\tkept") } && lines.contains { $0.hasPrefix("team-c\tkept") }, "\(cleanup)")
-
-            #expect(await world.secret("default") == nil)
-            #expect(await world.secret("team-a") == nil)
-            #expect(await world.secret("team-b")?["type"]?.stringValue == "Opaque")
-            #expect(await world.secret("team-c")?["type"]?.stringValue == "kubernetes.io/dockerconfigjson")
-            #expect([await world.secret("team-b")?["data"], await world.secret("team-c")?["data"]] == foreignBefore)
-            for namespace in ["default", "team-a"] {
-                #expect(await pullSecretNames(world, namespace) == ["user-registry"], "cleanup must keep the user's entry")
+                let cleanup = try await world.run("cleanup")
+                #expect(cleanup.exitCode == 0, "\(cleanup)")
+                #expect(await world.secret("default") == nil)
+                #expect(await pullSecretNames(world, "default") == ["user-registry"], "\(cleanup)")
             }
         }
-    }
 
-    /// Uninstall is often done without the AWS credentials at hand: cleanup needs none.
-    @Test func cleanupWithoutAWSConfigurationStillRemovesImagePullSecretsEntries() async throws {
-        try await HelperWorld.with(namespaces: Self.namespaces, rules: Self.rules) { world in
-            try world.writeOriginalConfig(namespaces: ["default"])
-            try world.writeConfig("PATCH_SERVICE_ACCOUNTS", "true\n")
-            try await world.server.put("serviceaccounts", namespace: "default", [
-                "metadata": ["name": "default"],
-                "imagePullSecrets": [["name": "user-registry"]],
+        private func plantForeignSecrets(_ world: HelperWorld) async throws {
+            try await world.server.put("secrets", namespace: "team-b", [
+                "metadata": ["name": .string(HelperWorld.secretName)],
+                "type": "Opaque",
+                "data": ["password": "aHVudGVyMg=="],
             ])
-            let sync = try await world.run("sync")
-            try #require(sync.exitCode == 0, "\(sync)")
-            for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION"] {
-                try FileManager.default.removeItem(atPath: world.awsConfigDirectory + "/" + name)
-            }
-
-            let cleanup = try await world.run("cleanup")
-            #expect(cleanup.exitCode == 0, "\(cleanup)")
-            #expect(await world.secret("default") == nil)
-            #expect(await pullSecretNames(world, "default") == ["user-registry"], "\(cleanup)")
+            let original = Data(#"{"auths":{"https://111122223333.dkr.ecr.eu-west-1.amazonaws.com":{"auth":"QVdTOm9sZA=="}}}"#.utf8)
+            try await world.server.put("secrets", namespace: "team-c", [
+                "metadata": ["name": .string(HelperWorld.secretName)],
+                "type": "kubernetes.io/dockerconfigjson",
+                "data": [".dockerconfigjson": .string(original.base64EncodedString())],
+            ])
         }
-    }
 
-    private func plantForeignSecrets(_ world: HelperWorld) async throws {
-        try await world.server.put("secrets", namespace: "team-b", [
-            "metadata": ["name": .string(HelperWorld.secretName)],
-            "type": "Opaque",
-            "data": ["password": "aHVudGVyMg=="],
-        ])
-        let original = Data(#"{"auths":{"https://111122223333.dkr.ecr.eu-west-1.amazonaws.com":{"auth":"QVdTOm9sZA=="}}}"#.utf8)
-        try await world.server.put("secrets", namespace: "team-c", [
-            "metadata": ["name": .string(HelperWorld.secretName)],
-            "type": "kubernetes.io/dockerconfigjson",
-            "data": [".dockerconfigjson": .string(original.base64EncodedString())],
-        ])
-    }
-
-    private func pullSecretNames(_ world: HelperWorld, _ namespace: String) async -> [String] {
-        let account = await world.server.object("serviceaccounts", namespace: namespace, name: "default")
-        return account?["imagePullSecrets"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        private func pullSecretNames(_ world: HelperWorld, _ namespace: String) async -> [String] {
+            let account = await world.server.object("serviceaccounts", namespace: namespace, name: "default")
+            return account?["imagePullSecrets"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        }
     }
 }

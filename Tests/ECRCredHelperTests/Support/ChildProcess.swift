@@ -52,6 +52,9 @@ final class ChildProcess: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        // Nothing else of the test process: an inherited listening socket of an in-process test server
+        // would keep its port accepting after the server stops, and other tests rely on it refusing.
+        try Self.closeFrom(3, in: &actions)
 
         // The test process may ignore or block signals (NIO ignores SIGPIPE); the child starts clean.
         var attributes = posix_spawnattr_t()
@@ -78,6 +81,18 @@ final class ChildProcess: Sendable {
             throw SpawnFailure(description: "cannot start \(executable): \(String(cString: strerror(result)))")
         }
         pid = child
+    }
+
+    /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time: the Glibc module
+    /// does not import it.
+    private static func closeFrom(_ lowest: Int32, in actions: inout posix_spawn_file_actions_t) throws {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            throw SpawnFailure(description: "this C library has no posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later needed)")
+        }
+        let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
+        let result = closeFrom(&actions, lowest)
+        guard result == 0 else { throw SpawnFailure(description: "addclosefrom_np failed: \(String(cString: strerror(result)))") }
     }
 
     deinit {
