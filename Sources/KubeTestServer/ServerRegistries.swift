@@ -1,4 +1,4 @@
-/// Users, fault rules and the request log: the mutable parts of a server besides its objects.
+// Users, fault rules and the request log: the mutable parts of a server besides its objects.
 import Synchronization
 
 /// Tokens and the users they authenticate.
