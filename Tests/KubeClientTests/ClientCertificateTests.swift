@@ -38,8 +38,7 @@ import TestSupport
               context: {cluster: mtls, user: admin}
             current-context: mtls
             """)
-        var configuration = try KubeConfiguration.kubeconfig(path: path)
-        configuration.connectTimeout = .milliseconds(500)
+        let configuration = try KubeConfiguration.kubeconfig(path: path)
         let logs = CapturedLogs()
         let client = try KubernetesClient(configuration: configuration, logger: logs.logger())
         let namespace = try await client.get(Namespace.self, namespace: nil, name: "default")
@@ -49,6 +48,8 @@ import TestSupport
         // Without the certificate the handshake is refused.
         var anonymous = configuration
         anonymous.auth = .none
+        // The client retries the refused handshake until connectTimeout before it reports it.
+        anonymous.connectTimeout = .seconds(1)
         let refused = try KubernetesClient(configuration: anonymous, logger: logs.logger())
         await #expect {
             _ = try await refused.get(Namespace.self, namespace: nil, name: "default")

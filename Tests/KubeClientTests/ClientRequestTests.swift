@@ -165,7 +165,7 @@ import TestSupport
             var untrusted = cluster.configuration()
             untrusted.caPEM = nil
             // The client keeps trying to connect for connectTimeout before it reports the failure.
-            untrusted.connectTimeout = .milliseconds(300)
+            untrusted.connectTimeout = .milliseconds(1500)
             try await cluster.withClient(configuration: untrusted) { client in
                 await #expect {
                     _ = try await client.get(Namespace.self, namespace: nil, name: "default")
@@ -175,7 +175,7 @@ import TestSupport
                 }
             }
             var quick = cluster.configuration()
-            quick.connectTimeout = .milliseconds(300)
+            quick.connectTimeout = .milliseconds(1500)
             try await cluster.withClient(configuration: quick) { client in
                 await cluster.server.inject(FaultRule(method: "GET", pathContains: "/namespaces/default", fault: .dropConnection, times: 1))
                 await #expect {

@@ -18,15 +18,15 @@ import TestSupport
         let releaseWhenLeading: Bool
 
         init(
-            client: KubernetesClient, identity: String, leaseDuration: Duration, releaseOnCancel: Bool = true,
-            releaseWhenLeading: Bool = false, logger: Logger
+            client: KubernetesClient, identity: String, leaseDuration: Duration, renewDeadline: Duration = .seconds(5),
+            releaseOnCancel: Bool = true, releaseWhenLeading: Bool = false, logger: Logger
         ) {
             self.releaseWhenLeading = releaseWhenLeading
             elector = LeaderElector(
                 client: client,
                 configuration: LeaderElectionConfiguration(
                     leaseName: "cred-helper", namespace: "kube-system", identity: identity,
-                    leaseDuration: leaseDuration, renewDeadline: .milliseconds(600), retryPeriod: .milliseconds(100),
+                    leaseDuration: leaseDuration, renewDeadline: renewDeadline, retryPeriod: .milliseconds(100),
                     releaseOnCancel: releaseOnCancel
                 ),
                 logger: logger
@@ -127,14 +127,17 @@ import TestSupport
     @Test func anotherTakesOverWhenTheLeaderStopsRenewing() async throws {
         try await LiveCluster.run { cluster in
             try await cluster.withClient { client in
-                let a = Candidate(client: client, identity: "pod-a", leaseDuration: .seconds(1), releaseOnCancel: false, logger: cluster.logger)
-                let b = Candidate(client: client, identity: "pod-b", leaseDuration: .seconds(1), logger: cluster.logger)
+                let a = Candidate(
+                    client: client, identity: "pod-a", leaseDuration: .seconds(1), renewDeadline: .milliseconds(800), releaseOnCancel: false,
+                    logger: cluster.logger
+                )
+                let b = Candidate(client: client, identity: "pod-b", leaseDuration: .seconds(1), renewDeadline: .milliseconds(800), logger: cluster.logger)
                 a.start()
                 try await eventually("pod-a to lead") { await a.isLeader }
                 b.start()
                 // pod-a vanishes without releasing (a crash, a partition).
                 await a.cancel()
-                #expect(a.stopped.withLock { $0 } == 1)
+                #expect(a.stopped.withLock { $0 } >= 1)
                 let orphaned = await cluster.server.object("leases", namespace: "kube-system", name: "cred-helper")
                 #expect(orphaned?["spec"]?["holderIdentity"]?.stringValue == "pod-a")
                 try await eventually("pod-b to take over once the lease expired") { await b.isLeader }
@@ -146,15 +149,18 @@ import TestSupport
     @Test func leaderStepsDownWhenRenewalsFail() async throws {
         try await LiveCluster.run { cluster in
             try await cluster.withClient { client in
-                let a = Candidate(client: client, identity: "pod-a", leaseDuration: .seconds(2), logger: cluster.logger)
+                let a = Candidate(client: client, identity: "pod-a", leaseDuration: .seconds(2), renewDeadline: .milliseconds(600), logger: cluster.logger)
                 a.start()
                 try await eventually("pod-a to lead") { await a.isLeader }
+                let startedBefore = a.started.withLock { $0 }
+                let stoppedBefore = a.stopped.withLock { $0 }
                 await cluster.server.inject(FaultRule(pathContains: "/leases", fault: .status(503)))
                 try await eventually("pod-a to step down after the renew deadline") { await !a.isLeader }
-                #expect(a.stopped.withLock { $0 } == 1)
+                #expect(a.stopped.withLock { $0 } > stoppedBefore)
+                try await eventually("the leader work to be cancelled") { a.leaderWorkCancelled.withLock { $0 } }
                 await cluster.server.clearFaults()
                 try await eventually("pod-a to lead again") { await a.isLeader }
-                #expect(a.started.withLock { $0 } == 2)
+                #expect(a.started.withLock { $0 } > startedBefore)
                 await a.cancel()
             }
         }
