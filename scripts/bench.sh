@@ -4,8 +4,8 @@
 # per measurement and writes the results table into docs/benchmarks.md (a --quick run writes to
 # ${TMPDIR:-/tmp}/benchmarks-quick.md unless --out is given).
 #
-#   scripts/bench.sh                      # full run, about 10 minutes on 2 cores
-#   scripts/bench.sh --quick              # smaller sizes, fewer repetitions, about 2 minutes
+#   scripts/bench.sh                      # full run, about 2 minutes after the release build
+#   scripts/bench.sh --quick              # smaller sizes, fewer repetitions, under a minute
 #   scripts/bench.sh --kubeconfig PATH    # a real cluster: no stand-in; namespaces ecrbench-<random>-*, deleted at the end
 #   scripts/bench.sh --bin-dir DIR        # use prebuilt binaries (aws-ecr-cred-helper, kube-test-server) instead of building
 #   other options: --sizes 10,100 --scenarios fanout,startup,idle_run,watching --out FILE --json FILE --context NAME

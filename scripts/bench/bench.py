@@ -437,7 +437,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin-dir", required=True, help="folder holding aws-ecr-cred-helper and kube-test-server")
     parser.add_argument("--static-stdlib", action="store_true", help="the binaries were built with --static-swift-stdlib")
-    parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repetitions (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repetitions (under a minute)")
     parser.add_argument("--kubeconfig", help="benchmark a real cluster instead of the stand-in (needs namespace and secret rights)")
     parser.add_argument("--context", help="kubeconfig context")
     parser.add_argument("--prefix", default="ecrbench-", help="namespace prefix on a real cluster")
