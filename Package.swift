@@ -57,6 +57,7 @@ let package = Package(
             name: "SyncEngine",
             dependencies: [
                 "AWSClient", "KubeClient",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Metrics", package: "swift-metrics"),

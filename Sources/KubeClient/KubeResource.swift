@@ -1,3 +1,4 @@
+import NIOCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -160,4 +161,9 @@ struct TypedObject<R: KubeResource>: Encodable {
         try container.encode(R.kind, forKey: .kind)
         try object.encode(to: encoder)
     }
+}
+
+/// An object encoded for the wire once, to be sent many times (see `KubernetesClient.encodedBody`).
+public struct EncodedBody<R: KubeResource>: Sendable {
+    let buffer: ByteBuffer
 }

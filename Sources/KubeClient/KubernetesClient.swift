@@ -158,6 +158,26 @@ public final class KubernetesClient: Sendable {
         return try decode(R.self, body, target: target)
     }
 
+    /// The body of a write, encoded once: a fan-out that sends the same object to many namespaces leaves
+    /// `metadata.namespace` out (the server takes it from the URL) and reuses the bytes for every request.
+    public func encodedBody<R: KubeResource>(_ object: R) throws -> EncodedBody<R> {
+        EncodedBody(buffer: try encode(TypedObject(object: object)))
+    }
+
+    /// Server-side apply of an encoded body into `namespace`, without decoding the answer (a fan-out has
+    /// no use for the returned object, and decoding it costs more CPU than the request itself).
+    public func apply<R: KubeResource>(
+        _ body: EncodedBody<R>, namespace: String?, name: String, fieldManager: String, force: Bool = true
+    ) async throws {
+        let target = RequestTarget(R.self, verb: "apply", namespace: namespace, name: name)
+        var query = [("fieldManager", fieldManager)]
+        if force { query.append(("force", "true")) }
+        _ = try await send(
+            .PATCH, path: ResourcePath.object(R.self, namespace: namespace, name: name), query: query,
+            body: body.buffer, contentType: "application/apply-patch+yaml", target: target
+        )
+    }
+
     /// JSON merge patch (RFC 7386). Never creates: a missing object answers 404.
     public func mergePatch<R: KubeResource>(
         _ type: R.Type, namespace: String?, name: String, patch: some Encodable & Sendable

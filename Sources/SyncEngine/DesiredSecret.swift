@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import Crypto
 import KubeClient
 
 /// The pull secret every target namespace should hold, built once per refresh and reused for every write.
@@ -27,11 +28,13 @@ public struct DesiredSecret: Sendable, Hashable {
     public let dockerConfigJSON: [UInt8]
     public let annotations: [String: String]
     public let login: RegistryLogin
+    let contentDigest: SHA256Digest
 
     public init(name: String, login: RegistryLogin) {
         self.name = name
         self.login = login
         self.dockerConfigJSON = Self.dockerConfig(for: login.credentials)
+        self.contentDigest = SHA256.hash(data: dockerConfigJSON)
         var annotations = [
             Self.refreshedAtAnnotation: KubeTime.time(login.fetchedAt),
             Self.registriesAnnotation: login.credentials.map(\.host).joined(separator: ","),
@@ -40,8 +43,8 @@ public struct DesiredSecret: Sendable, Hashable {
         self.annotations = annotations
     }
 
-    /// The Secret to apply in `namespace`.
-    public func secret(in namespace: String) -> Secret {
+    /// The Secret to apply in `namespace`; without a namespace, the body shared by every namespace's apply.
+    public func secret(in namespace: String?) -> Secret {
         Secret(
             name: name,
             namespace: namespace,
@@ -53,17 +56,22 @@ public struct DesiredSecret: Sendable, Hashable {
     }
 
     /// Whether `existing` already says what this secret says: then a resync writes nothing.
-    public func isSatisfied(by existing: Secret) -> Bool {
-        existing.type == Self.type
-            && existing.decodedData(Self.dataKey) == dockerConfigJSON
-            && existing.metadata.labels?[Self.managedByLabel] == Self.labels[Self.managedByLabel]
+    public func isSatisfied(by existing: ObservedSecret) -> Bool {
+        existing.type == Self.type && existing.isManaged && existing.contentDigest == contentDigest
     }
+
+    public func isSatisfied(by existing: Secret) -> Bool { isSatisfied(by: ObservedSecret(existing)) }
+
+    /// What this helper knows a namespace holds right after writing it there.
+    var asObserved: ObservedSecret { ObservedSecret(type: Self.type, isManaged: true, contentDigest: contentDigest) }
 
     /// Whether a secret with our name may be written over: ours, the original helper's (same type), or absent.
     /// Anything of another type belongs to someone else and is left alone.
-    public static func mayAdopt(_ existing: Secret) -> Bool {
+    public static func mayAdopt(_ existing: ObservedSecret) -> Bool {
         existing.type == type
     }
+
+    public static func mayAdopt(_ existing: Secret) -> Bool { mayAdopt(ObservedSecret(existing)) }
 
     /// Registries sorted, keys in a fixed order: the same tokens always give the same bytes, so comparing
     /// bytes tells whether a write is needed.

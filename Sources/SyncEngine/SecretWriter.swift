@@ -19,7 +19,7 @@ public struct SecretWriter: Sendable {
     public func write(
         _ desired: DesiredSecret,
         to namespaces: [String],
-        observed: [String: Secret],
+        observed: [String: ObservedSecret],
         concurrency: Int
     ) async -> [String: NamespaceOutcome] {
         var outcomes: [String: NamespaceOutcome] = [:]
@@ -38,12 +38,20 @@ public struct SecretWriter: Sendable {
             pending.append(namespace)
         }
         guard !pending.isEmpty else { return outcomes }
+        // One encoding for every namespace: the body leaves the namespace out, the URL names it.
+        let body: EncodedBody<Secret>
+        do {
+            body = try client.encodedBody(desired.secret(in: nil))
+        } catch {
+            for namespace in pending { outcomes[namespace] = .failed(reason: "cannot encode the secret: \(error)", retryable: false) }
+            return outcomes
+        }
 
         await withTaskGroup(of: (String, NamespaceOutcome).self) { group in
             var next = pending.makeIterator()
             func startNext() -> Bool {
                 guard let namespace = next.next() else { return false }
-                group.addTask { (namespace, await self.apply(desired, in: namespace)) }
+                group.addTask { (namespace, await self.apply(body, name: desired.name, in: namespace)) }
                 return true
             }
             for _ in 0..<max(1, concurrency) where !startNext() { break }
@@ -56,19 +64,19 @@ public struct SecretWriter: Sendable {
     }
 
     /// One apply; never throws, so one namespace failing never stops the others.
-    public func apply(_ desired: DesiredSecret, in namespace: String) async -> NamespaceOutcome {
+    func apply(_ body: EncodedBody<Secret>, name: String, in namespace: String) async -> NamespaceOutcome {
         do {
-            _ = try await client.apply(desired.secret(in: namespace), fieldManager: DesiredSecret.fieldManager, force: true)
+            try await client.apply(body, namespace: namespace, name: name, fieldManager: DesiredSecret.fieldManager, force: true)
             return .written
         } catch let error as KubeAPIError {
             // A secret of our name with another type: `type` is immutable, so the server refuses (422).
             if error.statusCode == 422 || error.reason == "Invalid" {
-                if let existing = try? await client.get(Secret.self, namespace: namespace, name: desired.name),
+                if let existing = try? await client.get(Secret.self, namespace: namespace, name: name),
                    !DesiredSecret.mayAdopt(existing) {
                     return .foreign(type: existing.type ?? "Opaque")
                 }
             }
-            return .failed(reason: Self.explain(error, namespace: namespace, secretName: desired.name), retryable: error.isRetryable || error.isNotFound)
+            return .failed(reason: Self.explain(error, namespace: namespace, secretName: name), retryable: error.isRetryable || error.isNotFound)
         } catch {
             return .failed(reason: "\(error)", retryable: true)
         }

@@ -45,7 +45,7 @@ extension SyncController {
         guard secretWatch?.name == name else { return }
         switch event {
         case let .restarted(secrets):
-            observed = Dictionary(secrets.compactMap { s in s.metadata.namespace.map { ($0, s) } }) { a, _ in a }
+            observed = Dictionary(secrets.compactMap { s in s.metadata.namespace.map { ($0, ObservedSecret(s)) } }) { a, _ in a }
             secretWatchReady = true
             if let settings, desired != nil {
                 for namespace in settings.namespaces.explicitNames where needsRepair(namespace) { enqueue(namespace) }
@@ -53,7 +53,7 @@ extension SyncController {
             }
         case let .applied(secret):
             guard let namespace = secret.metadata.namespace else { return }
-            observed[namespace] = secret
+            observed[namespace] = ObservedSecret(secret)
             watchNews[namespace, default: 0] += 1
             if let settings, isTarget(namespace, settings), needsRepair(namespace) {
                 logger.info("pull secret was changed by someone else; repairing", metadata: ["namespace": "\(namespace)"])

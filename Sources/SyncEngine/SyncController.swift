@@ -58,7 +58,7 @@ public actor SyncController {
     var failingRefresh = false
 
     // What the watches saw.
-    var observed: [String: Secret] = [:]
+    var observed: [String: ObservedSecret] = [:]
     /// How many changes the watch has reported per namespace, to tell whether it spoke during a write.
     var watchNews: [String: Int] = [:]
     var secretWatchReady = false
@@ -274,7 +274,7 @@ public actor SyncController {
                 // Unless the watch reported a change meanwhile (say, a deletion), what we just wrote is what
                 // the namespace holds: a repair queued from an older view (the watch's first list racing
                 // the first pass) then finds it current and writes nothing.
-                if watchNews[namespace] == newsBefore[namespace] { observed[namespace] = desired.secret(in: namespace) }
+                if watchNews[namespace] == newsBefore[namespace] { observed[namespace] = desired.asObserved }
             case .unchanged, .foreign:
                 retries[namespace] = nil
             case let .failed(reason, _):
@@ -362,7 +362,7 @@ public actor SyncController {
     private func listObservedSecrets(_ settings: HelperSettings) async {
         do {
             let list = try await deps.kube.list(Secret.self, namespace: nil, fieldSelector: "metadata.name=\(settings.secretName)")
-            observed = Dictionary(list.items.compactMap { s in s.metadata.namespace.map { ($0, s) } }) { a, _ in a }
+            observed = Dictionary(list.items.compactMap { s in s.metadata.namespace.map { ($0, ObservedSecret(s)) } }) { a, _ in a }
         } catch {
             logger.debug("cannot list existing secrets, writing without comparing: \(error)")
             observed = [:]
@@ -373,7 +373,7 @@ public actor SyncController {
 
     private func prune(settings: HelperSettings, targets: Set<String>) async {
         for (namespace, secret) in observed where !targets.contains(namespace) {
-            guard secret.metadata.labels?[DesiredSecret.managedByLabel] == DesiredSecret.labels[DesiredSecret.managedByLabel] else { continue }
+            guard secret.isManaged else { continue }
             do {
                 try await deps.kube.delete(Secret.self, namespace: namespace, name: settings.secretName)
                 logger.info("removed pull secret from a namespace that is no longer selected", metadata: ["namespace": "\(namespace)"])
