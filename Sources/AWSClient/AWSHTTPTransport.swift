@@ -404,6 +404,18 @@ public final class AWSHTTPTransport: Sendable {
         return error
     }
 
+    /// The socket errors a user can act on, in plain words.
+    static func plainSocketError(_ text: String) -> String? {
+        for (needle, plain) in [
+            ("Connection refused", "connection refused: nothing accepts connections at that address and port"),
+            ("No route to host", "no route to host"),
+            ("Network is unreachable", "network is unreachable"),
+        ] where text.contains(needle) {
+            return plain
+        }
+        return nil
+    }
+
     func transportError(_ error: any Error, request: Request, keyID: String?) -> AWSError {
         var text = String(describing: error)
         var kind = AWSError.Kind.network
@@ -426,6 +438,9 @@ public final class AWSHTTPTransport: Sendable {
             default:
                 kind = .network
             }
+        } else if let plain = Self.plainSocketError(text) {
+            // NIO's own text for these reads "connection reset (error set): Connection refused) (errno: 111)".
+            text = plain
         } else if let e = error as? ChannelError, case .connectTimeout = e {
             kind = .timeout
             text = "could not connect within \(seconds(settings.connectTimeout))"

@@ -25,7 +25,10 @@ struct FileSettingsSource: SettingsSource {
         do {
             settings = try HelperSettings.parse(values)
         } catch {
-            throw ConfigurationError(problems: problems + error.problems)
+            // A file that could not be read is reported once; "X is empty or missing" would only repeat it.
+            let unreadable = problems.compactMap { $0.split(separator: ":", maxSplits: 1).first.map(String.init) }
+            let rest = error.problems.filter { problem in !unreadable.contains { problem.hasPrefix("\($0) is empty or missing") } }
+            throw ConfigurationError(problems: problems + rest)
         }
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
         return settings

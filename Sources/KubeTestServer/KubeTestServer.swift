@@ -100,7 +100,8 @@ public final class KubeTestServer: Sendable {
     public func restart() async throws {
         try await stop()
         var lastError: (any Error)?
-        for _ in 0..<50 {
+        // Up to 5 s: the old socket may linger, and a client reconnecting meanwhile can briefly hold the port.
+        for _ in 0..<250 {
             do {
                 let fresh = try await HTTPListener.bind(host: configuration.host, port: port, tls: tlsContext, api: api)
                 listener.withLock { $0 = fresh }

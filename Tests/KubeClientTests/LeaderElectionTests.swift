@@ -156,11 +156,12 @@ import TestSupport
                 let stoppedBefore = a.stopped.withLock { $0 }
                 await cluster.server.inject(FaultRule(pathContains: "/leases", fault: .status(503)))
                 try await eventually("pod-a to step down after the renew deadline") { await !a.isLeader }
-                #expect(a.stopped.withLock { $0 } > stoppedBefore)
+                // onStoppedLeading runs after leadership is withdrawn, so wait for it rather than race it.
+                try await eventually("onStoppedLeading to run") { a.stopped.withLock { $0 } > stoppedBefore }
                 try await eventually("the leader work to be cancelled") { a.leaderWorkCancelled.withLock { $0 } }
                 await cluster.server.clearFaults()
                 try await eventually("pod-a to lead again") { await a.isLeader }
-                #expect(a.started.withLock { $0 } > startedBefore)
+                try await eventually("onStartedLeading to run again") { a.started.withLock { $0 } > startedBefore }
                 await a.cancel()
             }
         }
