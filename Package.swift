@@ -108,7 +108,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "KubeTestServer",
+                "KubeTestServer", "SyncEngine",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestSupport",

@@ -10,28 +10,6 @@ import Synchronization
 import SyncEngine
 import TestSupport
 
-/// Settings held in memory; tests change them the way a user edits the mounted files, and the
-/// fingerprint changes with them so the controller re-reads within a tick.
-final class MemorySettingsSource: SettingsSource {
-    private let state: Mutex<(values: [String: String], version: Int)>
-
-    init(_ values: [String: String]) { state = Mutex((values, 0)) }
-
-    func update(_ change: (inout [String: String]) -> Void) {
-        state.withLock { state in
-            change(&state.values)
-            state.version += 1
-        }
-    }
-
-    func load() throws(ConfigurationError) -> HelperSettings {
-        let values = state.withLock { $0.values }
-        return try HelperSettings.parse(SettingValues(values.mapValues { SettingValue($0, origin: "test") }))
-    }
-
-    func fingerprint() -> String { "\(state.withLock { $0.version })" }
-}
-
 /// Registry logins without AWS, for reconcile behaviour that needs control over tokens and expiry (the
 /// AWS path itself is tested against moto). Counts calls, and fails on demand.
 final class FixedTokenSource: RegistryTokenSource {

@@ -6,27 +6,6 @@ import Synchronization
 import SyncEngine
 import TestSupport
 
-/// Settings held in memory, changed by the test the way a user edits the mounted files.
-final class InMemorySettings: SettingsSource {
-    private let state: Mutex<(values: [String: String], version: Int)>
-
-    init(_ values: [String: String]) { state = Mutex((values, 0)) }
-
-    func update(_ change: (inout [String: String]) -> Void) {
-        state.withLock { state in
-            change(&state.values)
-            state.version += 1
-        }
-    }
-
-    func load() throws(ConfigurationError) -> HelperSettings {
-        let values = state.withLock { $0.values }
-        return try HelperSettings.parse(SettingValues(values.mapValues { SettingValue($0, origin: "test") }))
-    }
-
-    func fingerprint() -> String { "\(state.withLock { $0.version })" }
-}
-
 /// The test server, the helper's client (original RBAC unless told otherwise), an admin client, a scripted
 /// token source, an observer of every secret version, and a controller wired to them.
 struct ReliabilityFixture {
@@ -37,7 +16,7 @@ struct ReliabilityFixture {
     let server: KubeTestServer
     let kube: KubernetesClient
     let admin: KubernetesClient
-    let settings: InMemorySettings
+    let settings: MemorySettingsSource
     let tokens: ScriptedTokenSource
     let status = HelperStatus()
     let logs: CapturedLogs
@@ -81,7 +60,7 @@ struct ReliabilityFixture {
             configuration: KubeConfiguration(server: server.url, caPEM: Array(server.caPEM.utf8), auth: .bearerToken(server.adminToken)),
             logger: quiet
         )
-        let settingsSource = InMemorySettings(values)
+        let settingsSource = MemorySettingsSource(values)
         let regions = try settingsSource.load().aws.regions
         let observer = SecretObserver(registries: registries ?? regions.map { ScriptedTokenSource.registry(region: $0) })
         observer.start(server: server, admin: admin)
@@ -92,7 +71,7 @@ struct ReliabilityFixture {
     }
 
     init(
-        server: KubeTestServer, kube: KubernetesClient, admin: KubernetesClient, settings: InMemorySettings,
+        server: KubeTestServer, kube: KubernetesClient, admin: KubernetesClient, settings: MemorySettingsSource,
         tokens: ScriptedTokenSource, logs: CapturedLogs, observer: SecretObserver, targets: [String]
     ) {
         self.server = server
