@@ -62,14 +62,17 @@ swiftc -module-name FuzzHarness "${common[@]}" Fuzz/FuzzEntry.swift Tests/Reliab
 
 $build_only && exit 0
 
+# FUZZ_RUNS=N runs a fixed number of inputs instead of a fixed time, and FUZZ_SEED fixes libFuzzer's seed:
+# together they make a CI run the same on every machine, however loaded (0 = a random seed).
+if [ -n "${FUZZ_RUNS:-}" ]; then budget=(-runs="$FUZZ_RUNS"); else budget=(-max_total_time="$seconds"); fi
 status=0
 for target in "${targets[@]}"; do
   mkdir -p "$out/corpus/$target" "$out/findings/$target"
-  echo "fuzz: $target for ${seconds}s" >&2
+  if [ -n "${FUZZ_RUNS:-}" ]; then echo "fuzz: $target for $FUZZ_RUNS inputs" >&2; else echo "fuzz: $target for ${seconds}s" >&2; fi
   # SWIFT_BACKTRACE off: the Swift runtime's backtracer would take the signal and exit before libFuzzer
   # saves the crashing input.
   if ! SWIFT_BACKTRACE=enable=no FUZZ_TARGET=$target "$out/fuzz-helper" "$out/corpus/$target" "Fuzz/corpus/$target" \
-      -max_total_time="$seconds" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      "${budget[@]}" -seed="${FUZZ_SEED:-0}" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$out/findings/$target/" > "$out/findings/$target.log" 2>&1; then
     echo "fuzz: $target FOUND A PROBLEM (see $out/findings/$target.log and $out/findings/$target/):" >&2
     grep -E "fuzz finding|Fatal error|runtime failure|ERROR: libFuzzer|deadly signal|Test unit written" "$out/findings/$target.log" | head -5 >&2 || true

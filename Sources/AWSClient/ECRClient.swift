@@ -66,15 +66,22 @@ public struct ECRAuthorization: Sendable, Equatable, CustomStringConvertible {
 struct FlexibleTimestamp: Decodable, Sendable {
     var date: Date
 
+    /// Epoch seconds AWS can mean: 1970 to the end of year 9999. Anything else is garbage, and would
+    /// overflow every calendar computation done with it later.
+    static let plausibleSeconds: ClosedRange<Double> = 0...253_402_300_799
+
     init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if let seconds = try? c.decode(Double.self) {
-            guard seconds.isFinite else {
-                throw DecodingError.dataCorruptedError(in: c, debugDescription: "timestamp is not finite")
+            guard Self.plausibleSeconds.contains(seconds) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "timestamp \(seconds) is not a date between 1970 and 9999")
             }
             date = Date(timeIntervalSince1970: seconds)
         } else if let text = try? c.decode(String.self) {
             if let seconds = Double(text.trimmedWhitespace), seconds.isFinite {
+                guard Self.plausibleSeconds.contains(seconds) else {
+                    throw DecodingError.dataCorruptedError(in: c, debugDescription: "timestamp \(seconds) is not a date between 1970 and 9999")
+                }
                 date = Date(timeIntervalSince1970: seconds)
             } else if let d = UTCTime.parseISO8601(text) {
                 date = d

@@ -35,7 +35,8 @@ enum UTCTime {
     }
 
     static func components(_ date: Date) -> Components {
-        let seconds = Int(date.timeIntervalSince1970.rounded(.down))
+        // Clamped to years 1...9999 so that no Date, however absurd, can trap the conversion.
+        let seconds = Int(min(max(date.timeIntervalSince1970, -62_135_596_800), 253_402_300_799).rounded(.down))
         var days = seconds / 86400
         var rem = seconds % 86400
         if rem < 0 { rem += 86400; days -= 1 }

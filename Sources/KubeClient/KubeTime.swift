@@ -12,7 +12,9 @@ public enum KubeTime {
     public static func microTime(_ date: Date) -> String { format(date, microseconds: true) }
 
     static func format(_ date: Date, microseconds: Bool) -> String {
-        let totalMicros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        // Clamped to years 1...9999 so that no Date, however absurd, can trap the conversion.
+        let clamped = min(max(date.timeIntervalSince1970, -62_135_596_800), 253_402_300_799)
+        let totalMicros = Int64((clamped * 1_000_000).rounded(.down))
         var seconds = totalMicros / 1_000_000
         var micros = totalMicros % 1_000_000
         if micros < 0 {

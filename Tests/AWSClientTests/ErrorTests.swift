@@ -189,6 +189,15 @@ import Testing
         #expect(null.first?.expiresAt == nil)
     }
 
+    /// Found by libFuzzer: an expiresAt far beyond any calendar trapped when formatted. It is refused as a
+    /// malformed answer, one line, no crash.
+    @Test(arguments: ["1.738598459E19", "-5", "\"1e300\""])
+    func absurdExpiresAtIsRefused(raw: String) throws {
+        #expect(throws: (any Error).self) {
+            try decode(#"{"authorizationData":[{"authorizationToken":"\#(Self.token)","expiresAt":\#(raw),"proxyEndpoint":"https://x"}]}"#)
+        }
+    }
+
     @Test func severalRegistriesInOrder() throws {
         let result = try decode(
             #"{"authorizationData":[{"authorizationToken":"\#(Self.token)","proxyEndpoint":"https://111111111111.dkr.ecr.us-east-1.amazonaws.com","expiresAt":1},{"authorizationToken":"\#(Self.token)","proxyEndpoint":"https://222222222222.dkr.ecr.us-east-1.amazonaws.com","expiresAt":2}]}"#)

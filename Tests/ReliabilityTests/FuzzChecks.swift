@@ -18,6 +18,17 @@ struct FuzzFinding: Error, CustomStringConvertible {
 }
 
 enum FuzzChecks {
+    /// Whether `text` is part of the fixed wording of the token error, i.e. it also appears in the message
+    /// for a token of the same length made of a character the message never contains.
+    static func isMessageWording(_ text: String) -> Bool {
+        do {
+            _ = try ECRAuthorization.decodeToken(String(repeating: "#", count: text.count), proxyEndpoint: "https://x", expiresAt: nil)
+            return false
+        } catch {
+            return "\(error)".contains(text)
+        }
+    }
+
     static let targets = ["settings", "selector", "kubeconfig", "aws", "watch"]
 
     static func run(_ target: String, _ bytes: [UInt8]) throws(FuzzFinding) {
@@ -148,7 +159,10 @@ enum FuzzChecks {
             let text = String(decoding: body, as: UTF8.self)
             do { _ = try ECRAuthorization.decodeToken(text, proxyEndpoint: "https://x", expiresAt: nil) } catch {
                 try check(error)
-                if text.count >= 8 && "\(error)".contains(text) { throw FuzzFinding(target: "aws", problem: "the token is in the error") }
+                // A token that happens to spell the message's own wording ("authorizationToken") is no leak.
+                if text.count >= 8 && "\(error)".contains(text) && !Self.isMessageWording(text) {
+                    throw FuzzFinding(target: "aws", problem: "the token is in the error")
+                }
             }
         }
     }
