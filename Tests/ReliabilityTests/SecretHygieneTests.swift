@@ -151,50 +151,6 @@ import TestSupport
     }
 }
 
-/// The helper's `run` mode as a child process, stopped with SIGTERM.
-final class HelperProcess: Sendable {
-    private let process: Process
-    private let out: String
-    private let err: String
-
-    static func start(_ arguments: [String], environment: [String: String], in folder: TemporaryFolder) throws -> HelperProcess {
-        let executable = try #require(HelperBinary.path, "aws-ecr-cred-helper binary not found")
-        let tag = UUID().uuidString.prefix(8)
-        let out = folder.path + "/run-\(tag).out", err = folder.path + "/run-\(tag).err"
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        _ = FileManager.default.createFile(atPath: err, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        try process.run()
-        return HelperProcess(process: process, out: out, err: err)
-    }
-
-    private init(process: Process, out: String, err: String) {
-        self.process = process
-        self.out = out
-        self.err = err
-    }
-
-    var stdout: String { (try? String(contentsOfFile: out, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: err, encoding: .utf8)) ?? "" }
-
-    /// SIGTERM, then a bounded, non-blocking wait for the exit (blocking a thread of the small cooperative
-    /// pool would stall every other test).
-    func stop() async {
-        if process.isRunning { process.terminate() }
-        try? await eventually("the helper to exit after SIGTERM", timeout: .seconds(20), poll: .milliseconds(20)) { !self.process.isRunning }
-    }
-
-    /// For `defer`: SIGTERM without waiting.
-    func terminate() {
-        if process.isRunning { process.terminate() }
-    }
-}
 
 enum FreePort {
     static func pick() throws -> Int {

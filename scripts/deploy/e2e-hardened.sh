@@ -36,15 +36,12 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-hardened.XXXXXX")
 start_moto
-# start_moto set an EXIT trap that stops its servers; keep running it from ours.
-moto_exit=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
 server_pid=
 run_pid=
 cleanup() {
   [ -z "$run_pid" ] || kill "$run_pid" 2>/dev/null || true
   [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-  eval "$moto_exit"
-  kill "${MOTO_PID:-}" "${MOTO_TLS_PID:-}" 2>/dev/null || true
+  stop_moto
   if [ -n "${KEEP_WORK:-}" ]; then echo "work folder kept: $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT

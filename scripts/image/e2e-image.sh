@@ -32,14 +32,12 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/e2e-image.XXXXXX")
 start_moto
-moto_exit=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
 server_pid=
 run_pid=
 cleanup() {
   [ -z "$run_pid" ] || kill "$run_pid" 2>/dev/null || true
   [ -z "$server_pid" ] || kill "$server_pid" 2>/dev/null || true
-  eval "$moto_exit"
-  kill "${MOTO_PID:-}" "${MOTO_TLS_PID:-}" 2>/dev/null || true
+  stop_moto
   rm -rf "$work"
 }
 trap cleanup EXIT

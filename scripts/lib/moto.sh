@@ -11,8 +11,7 @@ start_moto() {
   MOTO_PID=$!
   trap stop_moto EXIT
   export MOTO_ENDPOINT="http://127.0.0.1:$port"
-  local i
-  for i in $(seq 1 200); do
+  for _ in $(seq 1 200); do
     if curl -fsS "$MOTO_ENDPOINT/moto-api/" >/dev/null 2>&1; then break; fi
     if ! kill -0 "$MOTO_PID" 2>/dev/null; then cat "$dir/moto.log" >&2; echo "moto_server did not start" >&2; return 1; fi
     sleep 0.1
@@ -30,7 +29,7 @@ start_moto() {
 # It stops on exit with moto, and also as soon as the first moto is gone (in case a caller replaces the EXIT
 # trap). Returns non-zero when it cannot start; the tests that need it then skip themselves.
 start_moto_tls() {
-  local root dir port endpoint i
+  local root dir port endpoint
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
   dir=$(dirname "$MOTO_FIXTURE")
   "$TEST_PYTHON" "$root/scripts/aws/make_test_ca.py" "$dir/tls" || return 1
@@ -45,7 +44,7 @@ start_moto_tls() {
     kill "$MOTO_TLS_PID" 2>/dev/null || true
   ) > /dev/null 2>&1 < /dev/null &
   endpoint="https://127.0.0.1:$port"
-  for i in $(seq 1 200); do
+  for _ in $(seq 1 200); do
     if curl -fsS --cacert "$dir/tls/ca.pem" "$endpoint/moto-api/" >/dev/null 2>&1; then break; fi
     if ! kill -0 "$MOTO_TLS_PID" 2>/dev/null; then return 1; fi
     sleep 0.1
@@ -61,5 +60,8 @@ start_moto_tls() {
 # stop_moto: stop the moto servers this shell started (installed as the EXIT trap; a script that sets its
 # own EXIT trap calls it from there).
 stop_moto() {
-  kill ${MOTO_PID:-} ${MOTO_TLS_PID:-} 2>/dev/null || true
+  local pid
+  for pid in "${MOTO_PID:-}" "${MOTO_TLS_PID:-}"; do
+    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; fi
+  done
 }
