@@ -92,6 +92,8 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                // Apply bodies are YAML on the real server; the stand-in parses them the same way.
+                .product(name: "Yams", package: "Yams"),
             ],
             exclude: ["README.md"],
             swiftSettings: strict
@@ -110,6 +112,10 @@ let package = Package(
             dependencies: [
                 "KubeTestServer", "SyncEngine",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             path: "Tests/TestSupport",
             swiftSettings: strict

@@ -88,7 +88,17 @@ public final class KubernetesClient: Sendable {
         httpConfiguration.httpVersion = .automatic
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration, backgroundActivityLogger: logger)
         decoder = JSONDecoder()
-        encoder = JSONEncoder()
+        encoder = Self.makeEncoder()
+    }
+
+    /// Every body this client sends is encoded here. Apply bodies go out as `application/apply-patch+yaml`,
+    /// and the API server parses them with go-yaml, which rejects the `\/` escape that JSONEncoder writes by
+    /// default for every `/` (legal JSON, but not YAML 1.1): a label key such as `app.kubernetes.io/name`
+    /// made every apply fail with 400 "found unknown escape character". No body escapes slashes.
+    public static func makeEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return encoder
     }
 
     public func shutdown() async throws {

@@ -10,8 +10,10 @@ struct APIStatus: Error, Sendable {
     var json: JSONValue {
         var status: JSONValue = [
             "kind": "Status", "apiVersion": "v1", "metadata": [:], "status": "Failure",
-            "message": .string(message), "reason": .string(reason), "code": .number(Double(code)),
+            "message": .string(message), "code": .number(Double(code)),
         ]
+        // Internal errors (500) of the real server carry no reason at all.
+        if !reason.isEmpty { status["reason"] = .string(reason) }
         if let details { status["details"] = details }
         return status
     }
@@ -47,6 +49,11 @@ struct APIStatus: Error, Sendable {
             code: 409, reason: "Conflict",
             message: "Operation cannot be fulfilled on \(kind.qualifiedName) \"\(name)\": the object has been modified; please apply your changes to the latest version and try again",
             details: details(kind, name: name))
+    }
+
+    /// A 500 without a reason, as the real server answers what its apply machinery cannot handle.
+    static func internalError(_ message: String) -> APIStatus {
+        APIStatus(code: 500, reason: "", message: message)
     }
 
     static func badRequest(_ message: String) -> APIStatus {

@@ -124,13 +124,14 @@ final class KubeAPI: Sendable {
         if kind.namespaced, route.namespace == nil, route.name != nil { throw APIStatus.pathNotFound() }
         if route.subresource != nil { throw APIStatus.pathNotFound() }
 
-        var labels = LabelSelector.everything
-        var fields = FieldSelector.everything
-        if verb == "list" || verb == "watch" || verb == "deletecollection" {
-            if let text = query["labelSelector"] { labels = try LabelSelector(parsing: text) }
-            if let text = query["fieldSelector"] { fields = try FieldSelector(parsing: text) }
-        }
-        let rbacName = route.name ?? ((verb == "list" || verb == "watch") ? fields.pinnedName : nil)
+        let selects = verb == "list" || verb == "watch" || verb == "deletecollection"
+        // RBAC takes a list's object name from the field selector, but only when both selectors parse (the
+        // real server decodes the list options as a whole): a bad label selector makes a name-limited
+        // role's list Forbidden, and only an unlimited role gets to hear that the selector is bad.
+        let parsedFields = selects ? query["fieldSelector"].map { try? FieldSelector(parsing: $0) } : nil
+        let labelsParse = !selects || query["labelSelector"].map { (try? LabelSelector(parsing: $0)) != nil } ?? true
+        let pinned = labelsParse ? (parsedFields ?? FieldSelector.everything)?.pinnedName : nil
+        let rbacName = route.name ?? ((verb == "list" || verb == "watch") ? pinned : nil)
         if kind == .selfSubjectAccessReviews {
             guard verb == "create" else { throw APIStatus.methodNotAllowed(request.method) }
             return try selfSubjectAccessReview(request, user: user)
@@ -139,6 +140,12 @@ final class KubeAPI: Sendable {
             verb: verb, group: kind.group, resource: route.rbacResource, name: rbacName, namespace: route.namespace)
         else {
             throw APIStatus.forbidden(kind, verb: verb, user: user.name, namespace: route.namespace, name: rbacName)
+        }
+        var labels = LabelSelector.everything
+        var fields = FieldSelector.everything
+        if selects {
+            if let text = query["labelSelector"] { labels = try LabelSelector(parsing: text) }
+            if let text = query["fieldSelector"] { fields = try FieldSelector(parsing: text) }
         }
         let namespace = kind.namespaced ? route.namespace ?? "" : ""
         switch verb {
@@ -361,23 +368,13 @@ final class KubeAPI: Sendable {
         user: TestUser
     ) throws(APIStatus) -> HTTPReply {
         guard let manager = query["fieldManager"], !manager.isEmpty else {
-            throw APIStatus.badRequest("PATCH, application/apply-patch+yaml: fieldManager is required for apply requests")
+            throw APIStatus(
+                code: 422, reason: "Invalid",
+                message: "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch")
         }
         let force = query.flag("force")
-        var body: JSONValue
-        do {
-            body = try JSONValue(parsing: request.body)
-        } catch {
-            throw APIStatus.badRequest("error decoding YAML: \(error)")
-        }
-        guard case .object = body else { throw APIStatus.badRequest("error decoding YAML: the body is not an object") }
-        guard let bodyKind = body["kind"]?.stringValue, !bodyKind.isEmpty else {
-            throw APIStatus.badRequest("Object 'Kind' is missing in '\(body.jsonString.prefix(200))'")
-        }
-        guard bodyKind == kind.kind, body["apiVersion"]?.stringValue == kind.apiVersion else {
-            throw APIStatus.badRequest(
-                "the kind or apiVersion of the object (\(bodyKind), \(body["apiVersion"]?.stringValue ?? "")) does not match the request (\(kind.kind), \(kind.apiVersion))")
-        }
+        var body = try ApplyBody.parse(request.body)
+        try ApplyBody.checkType(body, kind)
         if let given = body["metadata"]?["name"]?.stringValue, given != name {
             throw APIStatus.badRequest("the name of the object (\(given)) does not match the name on the URL (\(name))")
         }

@@ -14,13 +14,51 @@ enum Normalizer {
         var object = object
         switch kind.plural {
         case "secrets":
+            if strict { try validateName(name, kind: kind) }
             try normalizeSecret(&object, kind: kind, name: name, existing: existing)
-            if strict { try validateSecretType(object, kind: kind, name: name) }
+            if strict {
+                try validateDataKeys(object, kind: kind, name: name)
+                try validateSecretType(object, kind: kind, name: name)
+            }
         case "namespaces": normalizeNamespace(&object, name: name)
         case "events" where strict: try validateEvent(object, kind: kind, name: name, namespace: namespace)
         default: break
         }
         return object
+    }
+
+    /// Object names are DNS-1123 subdomains (253 characters at most).
+    private static func validateName(_ name: String, kind: ResourceKind) throws(APIStatus) {
+        let bytes = Array(name.utf8)
+        func alphanumeric(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+        }
+        let labels = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        let valid = !bytes.isEmpty && bytes.count <= 253 && labels.allSatisfy { label in
+            guard let first = label.first, let last = label.last else { return false }
+            return alphanumeric(first) && alphanumeric(last) && label.allSatisfy { alphanumeric($0) || $0 == UInt8(ascii: "-") }
+        }
+        if !valid {
+            throw APIStatus.invalid(
+                kind, name: name, field: "metadata.name", value: name,
+                detail: #"a DNS-1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"#)
+        }
+    }
+
+    /// Secret (and ConfigMap) keys: `[-._a-zA-Z0-9]+`, at most 253 characters.
+    private static func validateDataKeys(_ object: JSONValue, kind: ResourceKind, name: String) throws(APIStatus) {
+        for key in (object["data"]?.objectValue ?? [:]).keys.sorted() {
+            let valid = !key.isEmpty && key.utf8.count <= 253 && key.utf8.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+                    || byte == UInt8(ascii: ".")
+            }
+            if !valid {
+                throw APIStatus.invalid(
+                    kind, name: name, field: "data[\(key)]", value: key,
+                    detail: "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')")
+            }
+        }
     }
 
     /// Typed secrets must carry their key with valid content, as the real validation demands.
