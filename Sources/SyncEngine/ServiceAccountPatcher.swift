@@ -19,10 +19,17 @@ public struct ServiceAccountPatcher: Sendable {
         var imagePullSecrets: [LocalObjectReference]
     }
 
-    /// Returns a failure line per ServiceAccount that could not be patched (a missing one is not a failure:
-    /// a new namespace's `default` ServiceAccount may not exist yet; the next resync adds it).
-    public func ensure(secretName: String, serviceAccounts: [String], namespace: String) async -> [String] {
-        var failures: [String] = []
+    /// What one namespace's ServiceAccounts needed.
+    public struct Outcome: Sendable, Equatable {
+        /// A line per ServiceAccount that could not be patched.
+        public var failures: [String] = []
+        /// ServiceAccounts that do not exist (yet): not a failure, since the controller manager creates a new
+        /// namespace's `default` ServiceAccount a moment after the namespace, and the helper is often faster.
+        public var missing: [String] = []
+    }
+
+    public func ensure(secretName: String, serviceAccounts: [String], namespace: String) async -> Outcome {
+        var outcome = Outcome()
         for name in serviceAccounts {
             for attempt in 1...3 {
                 do {
@@ -35,16 +42,17 @@ public struct ServiceAccountPatcher: Sendable {
                     logger.debug("added pull secret to ServiceAccount", metadata: ["namespace": "\(namespace)", "serviceaccount": "\(name)"])
                     break
                 } catch let error as KubeAPIError where error.isNotFound {
+                    outcome.missing.append(name)
                     break
                 } catch let error as KubeAPIError where error.isConflict && attempt < 3 {
                     continue
                 } catch {
-                    failures.append("ServiceAccount \(namespace)/\(name): \(error) (patching ServiceAccounts needs get and patch on serviceaccounts)")
+                    outcome.failures.append("ServiceAccount \(namespace)/\(name): \(error) (patching ServiceAccounts needs get and patch on serviceaccounts)")
                     break
                 }
             }
         }
-        return failures
+        return outcome
     }
 
     /// Removes our entry, leaving every other entry as it was.

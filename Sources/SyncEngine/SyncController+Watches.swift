@@ -107,12 +107,21 @@ extension SyncController {
             let labels = namespace.metadata.labels ?? [:]
             let isNew = namespaceLabels[name] != labels
             namespaceLabels[name] = labels
-            if isNew, let settings, isTarget(name, settings), needsRepair(name) { enqueue(name) }
+            guard isNew, let settings else { return }
+            if isTarget(name, settings) {
+                if needsRepair(name) { enqueue(name) }
+            } else if settings.pruneUnselected, observed[name]?.isManaged == true {
+                enqueue(name)
+            }
         case let .deleted(namespace):
+            // Deleted, or (with a label selector on the watch) no longer selected: the namespace may still
+            // hold our secret. The secret watch reports the secret's own deletion; until then it is ours to
+            // prune when PRUNE_UNSELECTED is on.
             guard let name = namespace.metadata.name else { return }
             namespaceLabels[name] = nil
-            observed[name] = nil
             retries[name] = nil
+            accountWaits[name] = nil
+            if let settings, settings.pruneUnselected, observed[name]?.isManaged == true { enqueue(name) }
         }
     }
 }

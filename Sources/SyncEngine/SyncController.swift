@@ -71,6 +71,12 @@ public actor SyncController {
     var pendingFull = false
     var pendingNamespaces = Set<String>()
     var retries: [String: (attempt: Int, due: ContinuousClock.Instant, reason: String)] = [:]
+    /// Namespaces whose ServiceAccounts to patch do not exist yet: looked at again shortly (not a failure).
+    var accountWaits: [String: (attempt: Int, due: ContinuousClock.Instant)] = [:]
+    /// A new namespace's `default` ServiceAccount appears within a second or two; after this many short
+    /// waits (about two minutes in all) the resync takes over.
+    let accountWaitAttempts = 8
+    let accountWaitBackoff = ExponentialBackoff(initial: .seconds(1), maximum: .seconds(30))
     var wake: AsyncStream<Void>.Continuation?
 
     public init(dependencies: Dependencies, tickInterval: Duration = .seconds(1)) {
@@ -148,6 +154,10 @@ public actor SyncController {
         if let due = tokensDue, now >= due { tokensDue = nil; enqueueFull() }
         if let due = resyncDue, now >= due { resyncDue = nil; enqueueFull() }
         for (namespace, retry) in retries where now >= retry.due {
+            enqueue(namespace)
+        }
+        for (namespace, wait) in accountWaits where now >= wait.due {
+            accountWaits[namespace]?.due = now.advanced(by: .seconds(3600))
             enqueue(namespace)
         }
     }
@@ -250,10 +260,15 @@ public actor SyncController {
 
     /// Single namespaces queued by watches or retries.
     func reconcile(_ namespaces: Set<String>) async {
-        guard let settings, let desired, !desired.login.hasExpired(at: Date()) else { return }
+        guard let settings else { return }
         let targets = namespaces.filter { isTarget($0, settings) }.sorted()
-        for namespace in namespaces where !targets.contains(namespace) { retries[namespace] = nil }
-        guard !targets.isEmpty else { return }
+        for namespace in namespaces where !targets.contains(namespace) {
+            retries[namespace] = nil
+            accountWaits[namespace] = nil
+            // A namespace the watch saw leave the selection: prune it now, not at the next resync.
+            if settings.pruneUnselected { await prune(namespace, settings: settings) }
+        }
+        guard let desired, !desired.login.hasExpired(at: Date()), !targets.isEmpty else { return }
         let writer = SecretWriter(client: deps.kube, logger: logger)
         let newsBefore = watchNews
         let outcomes = await writer.write(desired, to: targets, observed: observed, concurrency: settings.concurrency)
@@ -286,8 +301,14 @@ public actor SyncController {
         guard !settings.serviceAccounts.isEmpty else { return }
         let patcher = ServiceAccountPatcher(client: deps.kube, logger: logger)
         for namespace in report.succeeded {
-            let failures = await patcher.ensure(secretName: settings.secretName, serviceAccounts: settings.serviceAccounts, namespace: namespace)
-            if let first = failures.first {
+            let outcome = await patcher.ensure(secretName: settings.secretName, serviceAccounts: settings.serviceAccounts, namespace: namespace)
+            let attempt = (accountWaits[namespace]?.attempt ?? 0) + 1
+            if outcome.missing.isEmpty || attempt > accountWaitAttempts {
+                accountWaits[namespace] = nil
+            } else {
+                accountWaits[namespace] = (attempt, now.advanced(by: accountWaitBackoff.delay(afterFailures: attempt)))
+            }
+            if let first = outcome.failures.first {
                 report.outcomes[namespace] = .failed(reason: first, retryable: true)
                 let attempt = (retries[namespace]?.attempt ?? 0) + 1
                 retries[namespace] = (attempt, now.advanced(by: namespaceBackoff.delay(afterFailures: attempt)), first)
@@ -372,14 +393,22 @@ public actor SyncController {
     // MARK: - Prune
 
     private func prune(settings: HelperSettings, targets: Set<String>) async {
-        for (namespace, secret) in observed where !targets.contains(namespace) {
-            guard secret.isManaged else { continue }
-            do {
-                try await deps.kube.delete(Secret.self, namespace: namespace, name: settings.secretName)
-                logger.info("removed pull secret from a namespace that is no longer selected", metadata: ["namespace": "\(namespace)"])
-            } catch {
-                logger.warning("could not prune pull secret in \(namespace): \(error)")
-            }
+        for namespace in observed.keys.sorted() where !targets.contains(namespace) {
+            await prune(namespace, settings: settings)
+        }
+    }
+
+    /// Deletes our secret from one namespace that is not a target, if the watch saw one of ours there.
+    private func prune(_ namespace: String, settings: HelperSettings) async {
+        guard observed[namespace]?.isManaged == true else { return }
+        do {
+            try await deps.kube.delete(Secret.self, namespace: namespace, name: settings.secretName)
+            observed[namespace] = nil
+            logger.info("removed pull secret from a namespace that is no longer selected", metadata: ["namespace": "\(namespace)"])
+        } catch let error as KubeAPIError where error.isNotFound {
+            observed[namespace] = nil
+        } catch {
+            logger.warning("could not prune pull secret in \(namespace): \(error)")
         }
     }
 }

@@ -7,24 +7,25 @@ extension HelperBinaryTests {
     /// `check`: validates configuration, AWS and RBAC before a rollout, and names the rule to add.
     @Suite(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
     struct CheckCommandTests {
-        @Test func passesUnderTheOriginalClusterRole() async throws {
-            try await HelperWorld.with { world in
+        @Test(arguments: APIServerKind.enabled)
+        func passesUnderTheOriginalClusterRole(_ kind: APIServerKind) async throws {
+            try await HelperWorld.with(kind) { world in
                 try world.writeOriginalConfig(namespaces: ["default", "team-a"])
                 let result = try await world.run("check")
                 #expect(result.exitCode == 0, "\(result)")
                 #expect(!result.stdout.contains("FAIL"), "\(result)")
                 #expect(result.stdout.contains("GetAuthorizationToken"), "\(result)")
                 // check only asks; it writes nothing.
-                #expect(await world.secretWrites().isEmpty)
-                #expect(await world.server.objects("secrets", namespace: nil).isEmpty)
+                #expect(try await world.managedSecrets().isEmpty)
             }
         }
 
-        @Test func namesTheMissingCreateRule() async throws {
+        @Test(arguments: APIServerKind.enabled)
+        func namesTheMissingCreateRule(_ kind: APIServerKind) async throws {
             let withoutCreate = [
                 PolicyRule(resources: ["secrets"], verbs: ["get", "patch", "watch", "list"], resourceNames: [HelperWorld.secretName])
             ]
-            try await HelperWorld.with(rules: withoutCreate) { world in
+            try await HelperWorld.with(kind, rules: withoutCreate) { world in
                 try world.writeOriginalConfig(namespaces: ["default", "team-a"])
                 let result = try await world.run("check")
                 #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
@@ -36,13 +37,14 @@ extension HelperBinaryTests {
                 let advice = try #require(result.stdout.range(of: "add to the ClusterRole"), "\(result)")
                 let rule = String(result.stdout[advice.upperBound...])
                 #expect(rule.contains("resources: [\"secrets\"]") && rule.contains("\"create\""), "\(rule)")
-                #expect(await world.secretWrites().isEmpty)
+                #expect(try await world.managedSecrets().isEmpty)
             }
         }
 
-        @Test func asksForEventAndLeaseRulesWhenThoseFeaturesAreOn() async throws {
+        @Test(arguments: APIServerKind.enabled)
+        func asksForEventAndLeaseRulesWhenThoseFeaturesAreOn(_ kind: APIServerKind) async throws {
             let environment = ["POD_NAME": "helper-0", "POD_NAMESPACE": "kube-system", "LEADER_ELECTION": "true"]
-            try await HelperWorld.with { world in
+            try await HelperWorld.with(kind) { world in
                 try world.writeOriginalConfig(namespaces: ["default"])
                 let result = try await world.run("check", environment: environment)
                 #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
@@ -57,9 +59,9 @@ extension HelperBinaryTests {
                 PolicyRule(resources: ["events"], verbs: ["create", "patch"]),
                 PolicyRule(apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"]),
             ]
-            try await HelperWorld.with(rules: everything) { world in
+            try await HelperWorld.with(kind, rules: everything) { world in
                 try world.writeOriginalConfig(namespaces: ["default"])
-                let result = try await world.run("check", environment: environment)
+                let result = try await world.run("check", environment: environment.merging(["LEADER_ELECTION_LEASE_NAME": world.leaseName]) { $1 })
                 #expect(result.exitCode == 0, "\(result)")
             }
         }

@@ -64,15 +64,21 @@ extension HelperBinaryTests {
             }
         }
 
-        @Test func failedRefreshRecordsWarningEventOnOwnPodAndRecoveryANormalOne() async throws {
+        @Test(arguments: APIServerKind.enabled)
+        func failedRefreshRecordsWarningEventOnOwnPodAndRecoveryANormalOne(_ kind: APIServerKind) async throws {
             let rules = PolicyRule.originalHelperRole() + [PolicyRule(resources: ["events"], verbs: ["create", "patch"])]
-            try await HelperWorld.with(rules: rules) { world in
+            try await HelperWorld.with(kind, rules: rules) { world in
                 let wrongKey = String(world.moto.allowed.secretAccessKey.reversed())
                 try world.writeOriginalConfig(namespaces: ["default"], secretKey: wrongKey)
-                let pod = "aws-ecr-cred-helper-5d8f7c9b4-x2x7q"
+                let pod = "aws-ecr-cred-helper-5d8f7c9b4-" + uniqueSuffix(5)
+                @Sendable func events(_ reason: String) async throws -> [JSONValue] {
+                    try await world.objects("events", namespace: "kube-system").filter {
+                        $0["reason"]?.stringValue == reason && $0["involvedObject"]?["name"]?.stringValue == pod
+                    }
+                }
                 try await world.running(environment: ["POD_NAME": pod, "POD_NAMESPACE": "kube-system"]) { process in
                     let failed = try await eventuallyValue("a RefreshFailed event", timeout: .seconds(20)) {
-                        await world.server.objects("events", namespace: "kube-system").first { $0["reason"]?.stringValue == "RefreshFailed" }
+                        try await events("RefreshFailed").first
                     }
                     #expect(failed["type"]?.stringValue == "Warning")
                     #expect(failed["involvedObject"]?["kind"]?.stringValue == "Pod")
@@ -84,12 +90,12 @@ extension HelperBinaryTests {
 
                     try world.writeAWS("AWS_SECRET_ACCESS_KEY", world.moto.allowed.secretAccessKey + "\n")
                     let recovered = try await eventuallyValue("a RefreshRecovered event", timeout: .seconds(20)) {
-                        await world.server.objects("events", namespace: "kube-system").first { $0["reason"]?.stringValue == "RefreshRecovered" }
+                        try await events("RefreshRecovered").first
                     }
                     #expect(recovered["type"]?.stringValue == "Normal")
                     #expect(recovered["involvedObject"]?["name"]?.stringValue == pod)
                     // One Warning for the failing stretch, not one per retry.
-                    let warnings = await world.server.objects("events", namespace: "kube-system").filter { $0["reason"]?.stringValue == "RefreshFailed" }
+                    let warnings = try await events("RefreshFailed")
                     #expect(warnings.count == 1)
                     #expect(process.isRunning)
                 }

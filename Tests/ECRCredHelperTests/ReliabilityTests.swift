@@ -44,23 +44,24 @@ extension HelperBinaryTests {
             }
         }
 
-        @Test func atomicConfigSwapAddsNamespaceWithoutRestart() async throws {
-            try await HelperWorld.with(namespaces: ["default", "team-a", "team-b"]) { world in
+        @Test(arguments: APIServerKind.enabled)
+        func atomicConfigSwapAddsNamespaceWithoutRestart(_ kind: APIServerKind) async throws {
+            try await HelperWorld.with(kind, namespaces: ["default", "team-a", "team-b"]) { world in
                 try world.writeAWSFiles()
                 // The kubelet's layout for a mounted Secret: files are links into `..data`, which links to a
                 // timestamped folder; an update writes a new folder and swaps `..data` in one rename.
                 let mount = MountedSecretFolder(path: world.configDirectory)
-                try mount.publish(["NAMESPACES": "default\n", "SECRET_NAME": HelperWorld.secretName + "\n"])
+                try mount.publish(["NAMESPACES": "default\n", "SECRET_NAME": world.secretName + "\n"])
 
                 try await world.running { process in
                     try await world.waitForSecrets(["default"], process: process)
                     #expect(await world.secret("team-a") == nil)
 
-                    try mount.publish(["NAMESPACES": "default\nteam-a\n", "SECRET_NAME": HelperWorld.secretName + "\n"])
+                    try mount.publish(["NAMESPACES": "default\nteam-a\n", "SECRET_NAME": world.secretName + "\n"])
                     try await world.waitForSecrets(["team-a"], timeout: .seconds(10), process: process)
                     try await process.waitForLog("configuration changed on disk")
 
-                    try mount.publish(["NAMESPACES": "default team-a team-b\r\n", "SECRET_NAME": HelperWorld.secretName + "\n"])
+                    try mount.publish(["NAMESPACES": "default team-a team-b\r\n", "SECRET_NAME": world.secretName + "\n"])
                     try await world.waitForSecrets(["team-b"], timeout: .seconds(10), process: process)
                     #expect(process.isRunning)
                     #expect(process.stderr.components(separatedBy: "starting").count == 2, "the helper restarted")

@@ -14,8 +14,9 @@ extension HelperBinaryTests {
             PolicyRule(resources: ["serviceaccounts"], verbs: ["get", "patch"], resourceNames: ["default"]),
         ]
 
-        @Test func statusTableAfterSync() async throws {
-            try await HelperWorld.with(namespaces: Self.namespaces, rules: Self.rules) { world in
+        @Test(arguments: APIServerKind.enabled)
+        func statusTableAfterSync(_ kind: APIServerKind) async throws {
+            try await HelperWorld.with(kind, namespaces: Self.namespaces, rules: Self.rules) { world in
                 try world.writeOriginalConfig(namespaces: ["default", "team-a"])
                 let sync = try await world.run("sync")
                 try #require(sync.exitCode == 0, "\(sync)")
@@ -43,12 +44,14 @@ extension HelperBinaryTests {
             }
         }
 
-        @Test func cleanupRemovesOnlyOurSecretsAndOurImagePullSecretsEntries() async throws {
-            try await HelperWorld.with(namespaces: Self.namespaces, rules: Self.rules) { world in
+        @Test(arguments: APIServerKind.enabled)
+        func cleanupRemovesOnlyOurSecretsAndOurImagePullSecretsEntries(_ kind: APIServerKind) async throws {
+            try await HelperWorld.with(kind, namespaces: Self.namespaces, rules: Self.rules) { world in
                 try world.writeOriginalConfig(namespaces: ["default", "team-a"])
                 try world.writeConfig("PATCH_SERVICE_ACCOUNTS", "true\n")
                 for namespace in ["default", "team-a"] {
-                    try await world.server.put("serviceaccounts", namespace: namespace, [
+                    try await world.put("serviceaccounts", namespace: namespace, [
+                        "apiVersion": "v1", "kind": "ServiceAccount",
                         "metadata": ["name": "default"],
                         "imagePullSecrets": [["name": "user-registry"]],
                     ])
@@ -56,7 +59,7 @@ extension HelperBinaryTests {
                 let sync = try await world.run("sync")
                 try #require(sync.exitCode == 0, "\(sync)")
                 for namespace in ["default", "team-a"] {
-                    #expect(await pullSecretNames(world, namespace) == ["user-registry", HelperWorld.secretName])
+                    #expect(await pullSecretNames(world, namespace) == ["user-registry", world.secretName])
                 }
                 try await plantForeignSecrets(world)
                 let foreignBefore = [
@@ -87,11 +90,13 @@ extension HelperBinaryTests {
         }
 
         /// Uninstall is often done without the AWS credentials at hand: cleanup needs none.
-        @Test func cleanupWithoutAWSConfigurationStillRemovesImagePullSecretsEntries() async throws {
-            try await HelperWorld.with(namespaces: Self.namespaces, rules: Self.rules) { world in
+        @Test(arguments: APIServerKind.enabled)
+        func cleanupWithoutAWSConfigurationStillRemovesImagePullSecretsEntries(_ kind: APIServerKind) async throws {
+            try await HelperWorld.with(kind, namespaces: Self.namespaces, rules: Self.rules) { world in
                 try world.writeOriginalConfig(namespaces: ["default"])
                 try world.writeConfig("PATCH_SERVICE_ACCOUNTS", "true\n")
-                try await world.server.put("serviceaccounts", namespace: "default", [
+                try await world.put("serviceaccounts", namespace: "default", [
+                    "apiVersion": "v1", "kind": "ServiceAccount",
                     "metadata": ["name": "default"],
                     "imagePullSecrets": [["name": "user-registry"]],
                 ])
@@ -109,21 +114,23 @@ extension HelperBinaryTests {
         }
 
         private func plantForeignSecrets(_ world: HelperWorld) async throws {
-            try await world.server.put("secrets", namespace: "team-b", [
-                "metadata": ["name": .string(HelperWorld.secretName)],
+            try await world.put("secrets", namespace: "team-b", [
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": ["name": .string(world.secretName)],
                 "type": "Opaque",
                 "data": ["password": "aHVudGVyMg=="],
             ])
             let original = Data(#"{"auths":{"https://111122223333.dkr.ecr.eu-west-1.amazonaws.com":{"auth":"QVdTOm9sZA=="}}}"#.utf8)
-            try await world.server.put("secrets", namespace: "team-c", [
-                "metadata": ["name": .string(HelperWorld.secretName)],
+            try await world.put("secrets", namespace: "team-c", [
+                "apiVersion": "v1", "kind": "Secret",
+                "metadata": ["name": .string(world.secretName)],
                 "type": "kubernetes.io/dockerconfigjson",
                 "data": [".dockerconfigjson": .string(original.base64EncodedString())],
             ])
         }
 
         private func pullSecretNames(_ world: HelperWorld, _ namespace: String) async -> [String] {
-            let account = await world.server.object("serviceaccounts", namespace: namespace, name: "default")
+            let account = try? await world.object("serviceaccounts", namespace: namespace, name: "default")
             return account?["imagePullSecrets"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
         }
     }

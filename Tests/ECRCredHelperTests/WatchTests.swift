@@ -12,8 +12,9 @@ extension HelperBinaryTests {
     struct WatchTests {
         static let rules = PolicyRule.originalHelperRole() + [PolicyRule(resources: ["namespaces"], verbs: ["list", "watch"])]
 
-        @Test func patternPicksUpNewNamespacesAndEditedSecretsAreRepaired() async throws {
-            try await HelperWorld.with(namespaces: ["default", "team-a", "other"], rules: Self.rules) { world in
+        @Test(arguments: APIServerKind.enabled)
+        func patternPicksUpNewNamespacesAndEditedSecretsAreRepaired(_ kind: APIServerKind) async throws {
+            try await HelperWorld.with(kind, namespaces: ["default", "team-a", "other"], rules: Self.rules) { world in
                 try world.writeOriginalConfig(namespaces: ["team-*"])
                 try world.writeConfig("EXCLUDE_NAMESPACES", "team-private\n")
                 try await world.running { process in
@@ -21,8 +22,8 @@ extension HelperBinaryTests {
                     #expect(await world.secret("default") == nil)
                     #expect(await world.secret("other") == nil)
 
-                    await world.server.createNamespace("team-new")
-                    await world.server.createNamespace("team-private")
+                    try await world.createNamespace("team-new")
+                    try await world.createNamespace("team-private")
                     try await world.waitForSecrets(["team-new"], timeout: .seconds(10), process: process)
                     let good = try #require(try await world.dockerConfig("team-a"))
                     #expect(try await world.dockerConfig("team-new") == good)
@@ -33,7 +34,7 @@ extension HelperBinaryTests {
                         fields["data"] = [".dockerconfigjson": .string(Data(#"{"auths":{}}"#.utf8).base64EncodedString())]
                         edited = .object(fields)
                     }
-                    try await world.server.put("secrets", namespace: "team-a", edited)
+                    try await world.put("secrets", namespace: "team-a", edited)
                     try await eventually("edited secret repaired", timeout: .seconds(10)) {
                         (try? await world.dockerConfig("team-a")) == good
                     }

@@ -146,6 +146,11 @@ public final class RealAPIServer: Sendable {
     /// Creates the object, or replaces it when it exists (admin, no field manager of the helper's).
     public func put(_ resource: String, namespace: String?, _ object: JSONValue) async throws {
         let collection = Self.collectionPath(resource, namespace: namespace)
+        // What the server owns: a create carrying any of it is refused (resourceVersion is even a 500).
+        var object = object
+        for field in ["resourceVersion", "uid", "creationTimestamp", "managedFields", "selfLink"] {
+            object["metadata"]?[field] = nil
+        }
         let created = try await send(.POST, collection, body: object.jsonString)
         if created.status == 201 { return }
         guard created.status == 409, let name = object["metadata"]?["name"]?.stringValue else {

@@ -43,7 +43,8 @@ struct HelperWorld {
         _ kind: APIServerKind = .standIn,
         namespaces: [String] = ["default", "kube-system", "team-a"],
         rules: [PolicyRule] = PolicyRule.originalHelperRole(),
-        extraUsers: [TestUser] = []
+        extraUsers: [TestUser] = [],
+        realServer: RealAPIServer? = nil
     ) async throws -> HelperWorld {
         let moto = try TestEnvironment.moto()
         let binary = try TestEnvironment.helperBinary()
@@ -64,7 +65,7 @@ struct HelperWorld {
                 kubeconfig: directory + "/kubeconfig", token: token
             )
         case .real:
-            let real = try #require(RealAPIServer.shared, "\(RealAPIServer.missingReason)")
+            let real = try #require(realServer ?? RealAPIServer.shared, "\(RealAPIServer.missingReason)")
             let id = uniqueSuffix()
             let name = secretName + "-" + id
             for namespace in namespaces { try await real.createNamespace(namespace) }
@@ -98,9 +99,10 @@ struct HelperWorld {
         namespaces: [String] = ["default", "kube-system", "team-a"],
         rules: [PolicyRule] = PolicyRule.originalHelperRole(),
         extraUsers: [TestUser] = [],
+        realServer: RealAPIServer? = nil,
         _ body: (HelperWorld) async throws -> T
     ) async throws -> T {
-        let world = try await start(kind, namespaces: namespaces, rules: rules, extraUsers: extraUsers)
+        let world = try await start(kind, namespaces: namespaces, rules: rules, extraUsers: extraUsers, realServer: realServer)
         do {
             let result = try await body(world)
             await world.shutdown()
@@ -138,6 +140,17 @@ struct HelperWorld {
         return (identity.user, identity.token)
     }
 
+    /// Sets labels on an existing namespace (a merge patch as admin).
+    func labelNamespace(_ name: String, _ labels: [String: String]) async throws {
+        if let standIn {
+            guard var namespace = await standIn.object("namespaces", namespace: nil, name: name) else { return }
+            for (key, value) in labels { namespace["metadata"]?["labels"]?[key] = .string(value) }
+            try await standIn.put("namespaces", namespace: nil, namespace)
+        } else {
+            try await real!.createNamespace(name, labels: labels)
+        }
+    }
+
     func createNamespace(_ name: String, labels: [String: String] = [:]) async throws {
         if let standIn { await standIn.createNamespace(name, labels: labels) } else { try await real!.createNamespace(name, labels: labels) }
     }
@@ -153,6 +166,12 @@ struct HelperWorld {
 
     func delete(_ resource: String, namespace: String?, name: String) async throws {
         if let standIn { await standIn.delete(resource, namespace: namespace, name: name) } else { try await real!.delete(resource, namespace: namespace, name: name) }
+    }
+
+    /// Every object of a resource in a namespace (both servers; on the shared real server other tests' objects too).
+    func objects(_ resource: String, namespace: String) async throws -> [JSONValue] {
+        if let standIn { return await standIn.objects(resource, namespace: namespace) }
+        return try await real!.objects(resource, namespace: namespace)
     }
 
     /// Every secret of this world's name, in every namespace.

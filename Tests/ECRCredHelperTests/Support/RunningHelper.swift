@@ -30,8 +30,9 @@ extension HelperWorld {
     }
 
     /// The holder of the leader Lease, if any.
-    func leaseHolder(namespace: String = "kube-system", name: String = "aws-ecr-cred-helper") async -> String? {
-        guard let holder = await server.object("leases", namespace: namespace, name: name)?["spec"]?["holderIdentity"]?.stringValue,
+    func leaseHolder(namespace: String = "kube-system", name: String? = nil) async -> String? {
+        guard let lease = try? await object("leases", namespace: namespace, name: name ?? leaseName),
+              let holder = lease["spec"]?["holderIdentity"]?.stringValue,
               !holder.isEmpty else { return nil }
         return holder
     }
