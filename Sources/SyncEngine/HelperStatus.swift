@@ -9,20 +9,18 @@ import KubeClient
 public actor HelperStatus {
     public struct Snapshot: Sendable {
         public var lastSuccess: Date?
-        public var lastAttempt: Date?
         public var lastError: String?
-        public var consecutiveFailures: Int
         public var login: RegistryLogin?
-        public var nextRefresh: Date?
         public var failingNamespaces: [String: String]
         public var isLeader: Bool
         public var leaderElection: Bool
-        public var lastLoopHeartbeat: ContinuousClock.Instant?
+        /// Since when the controller's worker has been busy with one batch of keys (nil: idle, waiting
+        /// for work). Liveness fails when one batch takes far too long: the loop is stuck.
+        public var busySince: ContinuousClock.Instant?
     }
 
     private var snapshot = Snapshot(
-        lastSuccess: nil, lastAttempt: nil, lastError: nil, consecutiveFailures: 0, login: nil, nextRefresh: nil,
-        failingNamespaces: [:], isLeader: false, leaderElection: false, lastLoopHeartbeat: nil
+        lastSuccess: nil, lastError: nil, login: nil, failingNamespaces: [:], isLeader: false, leaderElection: false, busySince: nil
     )
 
     public init() {}
@@ -42,29 +40,33 @@ public actor HelperStatus {
         return (true, "ok")
     }
 
-    func recordAttempt(at date: Date) { snapshot.lastAttempt = date }
-
     func recordSuccess(login: RegistryLogin, at date: Date, failing: [String: String]) {
         snapshot.lastSuccess = date
         snapshot.login = login
         snapshot.lastError = nil
-        snapshot.consecutiveFailures = 0
         snapshot.failingNamespaces = failing
     }
 
     func recordFailure(_ message: String) {
         snapshot.lastError = message
-        snapshot.consecutiveFailures += 1
     }
 
     func recordNamespaceFailures(_ failing: [String: String]) { snapshot.failingNamespaces = failing }
-
-    func recordNextRefresh(_ date: Date?) { snapshot.nextRefresh = date }
 
     public func setLeadership(enabled: Bool, leading: Bool) {
         snapshot.leaderElection = enabled
         snapshot.isLeader = leading
     }
 
-    func heartbeat() { snapshot.lastLoopHeartbeat = .now }
+    func workStarted() { snapshot.busySince = .now }
+
+    func workFinished() { snapshot.busySince = nil }
+
+    /// Alive unless the worker has been stuck on one batch for longer than `limit`.
+    public func liveness(limit: Duration, now: ContinuousClock.Instant = .now) -> (alive: Bool, reason: String) {
+        if let busySince = snapshot.busySince, busySince.duration(to: now) > limit {
+            return (false, "sync loop stuck: one batch of work has run for \(busySince.duration(to: now).humanReadable)")
+        }
+        return (true, "ok")
+    }
 }

@@ -1,10 +1,9 @@
 import KubeClient
 import Logging
 
-/// Writes the desired secret into namespaces: one server-side apply per namespace that needs it (which
-/// creates or updates in one call and works under the original ClusterRole), fanned out with bounded
-/// concurrency. Namespaces whose secret already matches are skipped, so a resync of a fresh cluster sends
-/// no write at all.
+/// The executor's write: one server-side apply per namespace (which creates or updates in one call and
+/// works under the original ClusterRole), fanned out with bounded concurrency. Which namespaces need it
+/// is decided before, by `Reconcile.plan`.
 public struct SecretWriter: Sendable {
     public let client: KubernetesClient
     public let logger: Logger
@@ -14,71 +13,59 @@ public struct SecretWriter: Sendable {
         self.logger = logger
     }
 
-    /// - Parameter observed: what is known to be in each namespace now (from the watch cache or a list);
-    ///   a namespace missing from it is written without looking first.
-    public func write(
-        _ desired: DesiredSecret,
-        to namespaces: [String],
-        observed: [String: ObservedSecret],
-        concurrency: Int
-    ) async -> [String: NamespaceOutcome] {
-        var outcomes: [String: NamespaceOutcome] = [:]
-        var pending: [String] = []
-        for namespace in namespaces {
-            if let existing = observed[namespace] {
-                if !DesiredSecret.mayAdopt(existing) {
-                    outcomes[namespace] = .foreign(type: existing.type ?? "Opaque")
-                    continue
-                }
-                if desired.isSatisfied(by: existing) {
-                    outcomes[namespace] = .unchanged
-                    continue
-                }
-            }
-            pending.append(namespace)
-        }
-        guard !pending.isEmpty else { return outcomes }
-        // One encoding for every namespace: the body leaves the namespace out, the URL names it.
+    /// The result of one namespace's write.
+    public struct Result: Sendable {
+        public var outcome: NamespaceOutcome
+        /// What to do with the namespace's key (after a failure).
+        public var action: RequeueAction = .wait
+        /// The resourceVersion the server answered a successful apply with.
+        public var resourceVersion: String?
+    }
+
+    /// Applies the desired secret in every namespace given (the reconcile already decided they need it),
+    /// at most `concurrency` at once. The body is encoded once: it leaves the namespace out, the URL names it.
+    public func apply(_ desired: DesiredSecret, to namespaces: [String], concurrency: Int) async -> [String: Result] {
+        var results: [String: Result] = [:]
+        guard !namespaces.isEmpty else { return results }
         let body: EncodedBody<Secret>
         do {
             body = try client.encodedBody(desired.secret(in: nil))
         } catch {
-            for namespace in pending { outcomes[namespace] = .failed(reason: "cannot encode the secret: \(error)", retryable: false) }
-            return outcomes
+            for namespace in namespaces {
+                results[namespace] = Result(outcome: .failed(reason: "cannot encode the secret: \(error)", retryable: false))
+            }
+            return results
         }
-
-        await withTaskGroup(of: (String, NamespaceOutcome).self) { group in
-            var next = pending.makeIterator()
+        await withTaskGroup(of: (String, Result).self) { group in
+            var next = namespaces.makeIterator()
             func startNext() -> Bool {
                 guard let namespace = next.next() else { return false }
                 group.addTask { (namespace, await self.apply(body, name: desired.name, in: namespace)) }
                 return true
             }
             for _ in 0..<max(1, concurrency) where !startNext() { break }
-            while let (namespace, outcome) = await group.next() {
-                outcomes[namespace] = outcome
+            while let (namespace, result) = await group.next() {
+                results[namespace] = result
                 _ = startNext()
             }
         }
-        return outcomes
+        return results
     }
 
     /// One apply; never throws, so one namespace failing never stops the others.
-    func apply(_ body: EncodedBody<Secret>, name: String, in namespace: String) async -> NamespaceOutcome {
+    func apply(_ body: EncodedBody<Secret>, name: String, in namespace: String) async -> Result {
         do {
-            try await client.apply(body, namespace: namespace, name: name, fieldManager: DesiredSecret.fieldManager, force: true)
-            return .written
-        } catch let error as KubeAPIError {
-            // A secret of our name with another type: `type` is immutable, so the server refuses (422).
-            if error.statusCode == 422 || error.reason == "Invalid" {
-                if let existing = try? await client.get(Secret.self, namespace: namespace, name: name),
-                   !DesiredSecret.mayAdopt(existing) {
-                    return .foreign(type: existing.type ?? "Opaque")
-                }
-            }
-            return .failed(reason: Self.explain(error, namespace: namespace, secretName: name), retryable: error.isRetryable || error.isNotFound)
+            let version = try await client.apply(body, namespace: namespace, name: name, fieldManager: DesiredSecret.fieldManager, force: true)
+            return Result(outcome: .written, resourceVersion: version)
         } catch {
-            return .failed(reason: "\(error)", retryable: true)
+            // A secret of our name with another type appeared since the watch last spoke: `type` is
+            // immutable, so the server refuses (422). Look once, to report it as someone else's.
+            if let error = error as? KubeAPIError, error.statusCode == 422,
+               let existing = try? await client.get(Secret.self, namespace: namespace, name: name), !DesiredSecret.mayAdopt(existing) {
+                return Result(outcome: .foreign(type: existing.type ?? "Opaque"))
+            }
+            let (outcome, action) = ErrorPolicy.namespaceFailure(error, namespace: namespace, secretName: name)
+            return Result(outcome: outcome, action: action)
         }
     }
 
