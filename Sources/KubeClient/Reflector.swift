@@ -29,13 +29,20 @@ public struct Reflector<R: KubeResource, Projection: Sendable & Equatable>: Send
     /// nothing, so it is not reported).
     public func run(_ watcher: Watcher<R>, onChange: @escaping @Sendable (ReflectorChange) async -> Void) async {
         var watcher = watcher
-        let store = self.store
+        let store = store
         let previous = watcher.onError
         watcher.onError = { error in
             previous(error)
             store.recordFailure("\(error)")
         }
-        for await event in watcher.events() {
+        await run(watcher.events(), onChange: onChange)
+    }
+
+    /// Runs any stream of watcher events into the store (the seam the tests feed by hand).
+    public func run(
+        _ events: some AsyncSequence<WatcherEvent<R>, Never>, onChange: @escaping @Sendable (ReflectorChange) async -> Void
+    ) async {
+        for await event in events {
             if Task.isCancelled { return }
             switch event {
             case .restarted(let objects):

@@ -11,6 +11,11 @@ public final class Store<Projection: Sendable & Equatable>: Sendable {
     public struct Entry: Sendable, Equatable {
         public var value: Projection
         public var resourceVersion: String?
+
+        public init(value: Projection, resourceVersion: String?) {
+            self.value = value
+            self.resourceVersion = resourceVersion
+        }
     }
 
     private struct State {
