@@ -86,6 +86,9 @@ public final class RealAPIServer: Sendable {
         return Answer(status: Int(response.status.code), headers: response.headers, text: String(buffer: bytes))
     }
 
+    /// A GET as cluster-admin (for targets that do not import NIOHTTP1).
+    public func get(_ path: String) async throws -> Answer { try await send(.GET, path) }
+
     /// Only the status line and headers, for a watch a test does not read.
     public func head(_ method: HTTPMethod, _ path: String, token: String?) async throws -> Answer {
         var request = HTTPClientRequest(url: url + path)
