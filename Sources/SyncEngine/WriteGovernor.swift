@@ -131,7 +131,7 @@ public actor WriteGovernor {
         limit = max(1, limit / 2)
         statistics.lowestLimit = min(statistics.lowestLimit, currentLimit)
         // The requests in flight now were sent at the old limit: their answers do not halve it again.
-        decreaseAllowedAfter = completions + inFlight
+        decreaseAllowedAfter = completions + inFlight + 1
     }
 
     private func refill(now: Duration, qps: Double) {
