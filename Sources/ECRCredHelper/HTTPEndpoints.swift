@@ -10,17 +10,15 @@ import SyncEngine
 
 /// `/healthz`, `/readyz` and `/metrics` on HTTP_PORT.
 enum HTTPEndpoints {
-    /// Liveness fails when the sync loop has not ticked for this long: the process is up but stuck.
-    static let stalledAfter: Duration = .seconds(120)
+    /// Liveness fails when the controller's worker has been busy with one batch for this long: a pass over
+    /// thousands of namespaces takes seconds, even a throttled one minutes; this is a stuck process.
+    static let stalledAfter: Duration = .seconds(900)
 
     static func application(port: Int, status: HelperStatus, registry: PrometheusCollectorRegistry, logger: Logger) -> some ApplicationProtocol {
         let router = Router()
         router.get("healthz") { _, _ -> Response in
-            let snapshot = await status.current
-            if let beat = snapshot.lastLoopHeartbeat, beat.duration(to: .now) > stalledAfter {
-                return text(.serviceUnavailable, "sync loop stalled: no tick for \(beat.duration(to: .now).humanReadable)\n")
-            }
-            return text(.ok, "ok\n")
+            let (alive, reason) = await status.liveness(limit: stalledAfter)
+            return text(alive ? .ok : .serviceUnavailable, reason + "\n")
         }
         router.get("readyz") { _, _ -> Response in
             let (ready, reason) = await status.readiness()

@@ -33,6 +33,9 @@ public struct Watcher<R: KubeResource>: Sendable {
     public var watchTimeoutSeconds: ClosedRange<Int>
     /// Called for every restart after the initial list, e.g. to count them in a metric.
     public var onRestart: @Sendable (WatchRestartReason) -> Void
+    /// Called for every failed list or watch request (before the backoff), e.g. to tell why a store is
+    /// not ready.
+    public var onError: @Sendable (any Error) -> Void = { _ in }
 
     public init(
         client: KubernetesClient,
@@ -157,6 +160,7 @@ public struct Watcher<R: KubeResource>: Sendable {
 
     /// Logs and sleeps the backoff delay; false when cancelled meanwhile.
     private func pause(after error: (any Error)?, failures: Int, during phase: String) async -> Bool {
+        if let error { onError(error) }
         let delay = backoff.delay(afterFailures: failures)
         logger.warning(
             "\(phase) failed; retrying",

@@ -102,6 +102,10 @@ public struct HelperMetrics: Sendable {
         "watch_restarts_total", .counter, labels: ["resource"],
         help: "Watch restarts (relist after a dropped connection or 410 Gone) by watched resource."
     )
+    public static let apiThrottledRequests = Family(
+        "api_throttled_requests_total", .counter,
+        help: "Secret writes the API server throttled (429, or a 5xx with Retry-After); they are retried, not failed."
+    )
     public static let leaderFamily = Family(
         "leader", .gauge,
         help: "1 while this replica writes the secrets (always, without leader election), 0 on a standby."
@@ -110,7 +114,8 @@ public struct HelperMetrics: Sendable {
     /// Every family the helper can export, in the order the docs list them.
     public static let families: [Family] = [
         lastSuccess, tokenExpiry, oldestSecretExpiry, targetNamespaces, managedNamespaces, refreshDuration,
-        refreshFailures, awsRequests, secretWrites, namespaceWriteFailures, watchRestarts, leaderFamily,
+        refreshFailures, awsRequests, secretWrites, namespaceWriteFailures, watchRestarts, apiThrottledRequests,
+        leaderFamily,
     ]
 
     /// The family a swift-metrics label belongs to.
@@ -140,6 +145,7 @@ public struct HelperMetrics: Sendable {
         for resource in ["secrets", "namespaces"] {
             _ = Counter(label: Self.watchRestarts.name, dimensions: [("resource", resource)])
         }
+        _ = Counter(label: Self.apiThrottledRequests.name)
         book = NamespaceBook()
     }
 
@@ -175,6 +181,12 @@ public struct HelperMetrics: Sendable {
             Counter(label: Self.namespaceWriteFailures.name, dimensions: [("target_namespace", namespace)]).increment()
         }
         book.record(outcome, namespace: namespace)
+    }
+
+    /// The API server answered a write with 429 (or a 5xx with Retry-After).
+    func apiThrottled(_ count: Int) {
+        guard count > 0 else { return }
+        Counter(label: Self.apiThrottledRequests.name).increment(by: count)
     }
 
     func watchRestarted(resource: String) {

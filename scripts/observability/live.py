@@ -429,6 +429,7 @@ def main():
         check_phase(prom, "repair", start, end, {
             ("API writes", "A"): by("outcome", {"written": rises(), "failed": stays_zero(), "foreign": stays_zero(),
                                                 "unchanged": lambda v: peak(v) >= 0}),
+            ("API writes", "B"): one(stays_zero()),
             ("Namespaces by state", "A"): by("state", {"fresh": equals(3), "failing": equals(0), "foreign": equals(0)}),
         }, {}, [], covered)
 
