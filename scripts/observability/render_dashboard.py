@@ -26,7 +26,8 @@ DASHBOARD = ROOT / "deploy" / "monitoring" / "grafana-dashboard.json"
 BACKGROUND, PANEL, GRID, TEXT, DIM = "#111217", "#181b1f", "#2c3235", "#d8d9da", "#8e8e8e"
 COLORS = ["#73bf69", "#f2cc0c", "#5794f2", "#ff9830", "#f2495c", "#b877d9", "#8ab8ff", "#ff7383"]
 STATE_COLORS = {"fresh": "#73bf69", "failing": "#f2495c", "foreign": "#ff9830", "written": "#5794f2",
-                "unchanged": "#73bf69", "failed": "#f2495c", "success": "#73bf69", "failure": "#f2495c"}
+                "unchanged": "#73bf69", "failed": "#f2495c", "success": "#73bf69", "failure": "#f2495c",
+                "throttled": "#b877d9"}
 NAMED = {"green": "#73bf69", "orange": "#ff9830", "red": "#f2495c", "yellow": "#f2cc0c"}
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -162,7 +163,8 @@ def main():
         for i, (name, values) in enumerate(results):
             xs = [minutes(t) for t, _ in values]
             ys = [v for _, v in values]
-            color = STATE_COLORS.get(name.split()[-1], COLORS[i % len(COLORS)])
+            known = [word for word in reversed(name.split()) if word in STATE_COLORS]
+            color = STATE_COLORS[known[0]] if known else COLORS[i % len(COLORS)]
             if bars:
                 # Counts per window (increase over $__rate_interval, one point per step) as filled steps,
                 # stacked when the panel stacks.
