@@ -394,6 +394,8 @@ def main():
         check("the helper synced every target namespace on the real API server (secrets read back as admin)", True)
         scraped('aws_ecr_cred_helper_target_namespaces{state="fresh"}', lambda v: v == 3)
         scraped("aws_ecr_cred_helper_refresh_duration_seconds_count", lambda v: v >= 1)
+        # increase() needs two samples in its window: three successful scrapes so far.
+        scraped('sum_over_time(up{job="aws-ecr-cred-helper"}[1m])', lambda v: v >= 3)
         dwell()
         end = time.time()
         promtool_lint(helper, "sync")
