@@ -81,6 +81,11 @@ public struct SecretWriter: Sendable {
             if await pacing.shouldStop() {
                 return Result(outcome: .failed(reason: "not written: the helper is shutting down", retryable: true), action: .backoff(atLeast: .zero))
             }
+            if pacing.time.now >= pacing.deadline {
+                return Result(
+                    outcome: .failed(reason: "not written: the API server throttled writes until the deadline (raise --timeout, or lower CONCURRENCY)", retryable: true),
+                    action: .backoff(atLeast: .zero))
+            }
             do {
                 try await pacing.governor.acquire()
             } catch {
@@ -95,10 +100,10 @@ public struct SecretWriter: Sendable {
                 return result
             case .throttled(let retryAfter):
                 await pacing.governor.release(.throttled(retryAfter: retryAfter))
-                // The governor holds every request until Retry-After passes; without one, a short pause.
+                // This request waits out Retry-After (without one, a short pause) before it tries again.
                 let wait = retryAfter ?? .milliseconds(250)
                 guard pacing.time.now + wait < pacing.deadline else { return result }
-                if retryAfter == nil { try? await pacing.time.sleep(until: pacing.time.now + wait) }
+                try? await pacing.time.sleep(until: pacing.time.now + wait)
             case .serverError:
                 await pacing.governor.release(.failed)
                 serverErrors += 1

@@ -81,8 +81,10 @@ extension SyncController {
         }
     }
 
-    func isTarget(_ namespace: String, _ settings: HelperSettings) -> Bool {
-        if settings.namespaces.isExplicitList { return settings.namespaces.explicitNames.contains(namespace) }
+    func isTarget(_ namespace: String, _ settings: HelperSettings, explicit: Set<String>? = nil) -> Bool {
+        if settings.namespaces.isExplicitList {
+            return explicit?.contains(namespace) ?? settings.namespaces.explicitNames.contains(namespace)
+        }
         guard let labels = namespaces[namespace], let labels else { return false }
         return settings.namespaces.selects(name: namespace, labels: labels)
     }

@@ -300,8 +300,11 @@ public actor SyncController {
     func execute(_ names: [String], settings: HelperSettings, desired: DesiredSecret?, deadline: Duration) async -> [String: NamespaceOutcome] {
         var outcomes: [String: NamespaceOutcome] = [:]
         var toApply: [String] = []
+        // Built once: looking each namespace up in the list itself made a pass over N namespaces O(N²)
+        // (half of a 5000-namespace sync's CPU in the benchmark profile).
+        let explicit = settings.namespaces.isExplicitList ? Set(settings.namespaces.explicitNames) : nil
         for name in names {
-            let isTarget = isTarget(name, settings)
+            let isTarget = isTarget(name, settings, explicit: explicit)
             switch Reconcile.plan(isTarget: isTarget, observed: secrets[name], desired: desired, pruneUnselected: settings.pruneUnselected) {
             case .apply: toApply.append(name)
             case .upToDate: outcomes[name] = .unchanged

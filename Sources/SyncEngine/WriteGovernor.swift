@@ -3,8 +3,10 @@
 /// - **Adaptive concurrency (AIMD)**: at most `limit` requests in flight. It starts at CONCURRENCY, halves
 ///   on a throttled answer (429, or a 5xx with Retry-After) or when latency grows well past the best seen,
 ///   at most once per round of requests in flight, and grows back by one per round of successes.
-/// - **Retry-After, globally**: a throttled answer's Retry-After holds every new request until it passes,
-///   not only the one that got it.
+/// - **Retry-After**: the throttled request itself waits it out (SecretWriter); it holds every new request
+///   only once the limit is down to one (nothing is left to back off), since APF answers each excess request
+///   at once with `Retry-After: 1` and a global pause per answer would idle the seats it grants. After a
+///   429 the limit stays below the level where it came for a while, instead of climbing straight back.
 /// - **An optional client-side rate limit** (QPS and burst, as client-go's token bucket), off by default.
 ///
 /// One governor lives as long as its controller, so what it learned carries over to the next pass.
@@ -38,6 +40,11 @@ public actor WriteGovernor {
     /// Decreases happen at most once per round: not before `decreaseAllowedAfter` more completions.
     private var completions = 0
     private var decreaseAllowedAfter = 0
+    /// Below the limit at which the server last throttled, until `ceilingUntil`.
+    private var ceiling: Double?
+    private var ceilingUntil: Duration = .zero
+    /// How long the limit stays below the level of the last 429.
+    let ceilingWindow: Duration = .seconds(10)
     private var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiter: UInt64 = 0
     private var statistics: Statistics
@@ -114,21 +121,31 @@ public actor WriteGovernor {
             if let best = bestLatency, latency > max(best * 4, .milliseconds(250)) {
                 decrease()
             } else {
-                limit = min(Double(maximum), limit + 1 / limit)
+                let top = time.now < ceilingUntil ? max(limit, ceiling ?? Double(maximum)) : Double(maximum)
+                limit = min(top, limit + 1 / limit)
             }
         case .throttled(let retryAfter):
             statistics.throttled += 1
-            if let retryAfter, retryAfter > .zero { pausedUntil = max(pausedUntil, time.now + retryAfter) }
-            decrease()
+            if let retryAfter, retryAfter > .zero, limit <= 1 { pausedUntil = max(pausedUntil, time.now + retryAfter) }
+            decrease(throttledAt: inFlight + 1)
         case .failed:
             break
         }
         wakeWaiters()
     }
 
-    private func decrease() {
+    /// - Parameter throttledAt: requests in flight when the server throttled: the limit stays below it for
+    ///   `ceilingWindow`.
+    private func decrease(throttledAt: Int? = nil) {
         guard completions >= decreaseAllowedAfter else { return }
-        limit = max(1, limit / 2)
+        var base = limit
+        if let throttledAt {
+            ceiling = Double(max(1, throttledAt - 1))
+            ceilingUntil = time.now + ceilingWindow
+            // Halve what was really in flight, not a limit that was never reached.
+            base = min(limit, Double(throttledAt))
+        }
+        limit = max(1, base / 2)
         statistics.lowestLimit = min(statistics.lowestLimit, currentLimit)
         // The requests in flight now were sent at the old limit: their answers do not halve it again.
         decreaseAllowedAfter = completions + inFlight + 1

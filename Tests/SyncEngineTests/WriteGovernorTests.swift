@@ -19,9 +19,33 @@ import Testing
         #expect(await governor.takeStatistics().throttled == 8)
     }
 
-    @Test func retryAfterHoldsEveryNewRequest() async throws {
+    /// APF rejects each excess request at once with Retry-After: 1; pausing everyone for each would idle
+    /// the seats the level grants. Above one in flight, a 429 lowers the limit and holds no one.
+    @Test func aThrottledAnswerAboveOneHoldsNobodyAndCapsTheClimb() async throws {
         let time = ManualTime()
-        let governor = WriteGovernor(concurrency: 4, time: time)
+        let governor = WriteGovernor(concurrency: 8, time: time)
+        for _ in 0..<4 { try await governor.acquire() }
+        await governor.release(.throttled(retryAfter: .seconds(1)))
+        #expect(await governor.currentLimit == 2, "half of the 4 that were in flight")
+        for _ in 0..<3 { await governor.release(.completed(latency: .milliseconds(5))) }
+        try await governor.acquire()  // no pause: returns at once
+        for _ in 0..<50 {
+            await governor.release(.completed(latency: .milliseconds(5)))
+            try await governor.acquire()
+        }
+        #expect(await governor.currentLimit == 3, "stays below the 4 in flight when the 429 came")
+        time.advance(by: .seconds(11))
+        for _ in 0..<20 {
+            await governor.release(.completed(latency: .milliseconds(5)))
+            try await governor.acquire()
+        }
+        #expect(await governor.currentLimit > 3, "climbs again once the window has passed")
+    }
+
+    /// Down to one request in flight, there is nothing left to back off: Retry-After then holds everyone.
+    @Test func retryAfterHoldsEveryNewRequestOnceTheLimitIsOne() async throws {
+        let time = ManualTime()
+        let governor = WriteGovernor(concurrency: 1, time: time)
         try await governor.acquire()
         await governor.release(.throttled(retryAfter: .seconds(2)))
         let started = Recorded<Bool>()
