@@ -533,7 +533,7 @@ def render_compare(stand_in, real):
             return "%s s, exit %s, %s; floor %s s (limit %s): **%s×**" % (
                 _fmt(t["wall"], "%.1f"), "/".join(str(e) for e in t["exits"]), "all written" if t["all_present"] else "**not all written**",
                 _fmt(t["floor"], "%.1f"), t["limit"], _fmt(t["wall"] / t["floor"] if t["floor"] else None, "%.2f"))
-        row("throttled `sync` N=%s (1-share level, Reject)" % n, throttle_cell)
+        row("throttled `sync` N=%s: wall, exit, vs floor on the same level (its concurrency limit)" % n, throttle_cell)
     row("start-up: spawn to first secret, raw / minus AWS call", lambda s: "%s / %s ms" % (
         _fmt(s["startup"]["raw"], "%.1f", 1e3), _fmt(s["startup"]["adjusted"], "%.1f", 1e3)) if s.get("startup") else "–")
     w("")
