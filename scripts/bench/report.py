@@ -105,7 +105,7 @@ def summarize(results, args):
     restart = results.get("restart") or []
     if restart:
         summary["restart"] = {"size": restart[0]["size"], "foreign": restart[0]["foreign"],
-                              "hwm_mib": _median([r["all"]["hwm_kb"] / 1024 for r in restart]),
+                              "hwm_mib": _median([max(r["all"]["hwm_kb"], r["all"]["idle_hwm_kb"]) / 1024 for r in restart]),
                               "rss_mib": _median([r["all"]["rss_kb"] / 1024 for r in restart]),
                               "ten_rss_mib": _median([r["ten"]["rss_kb"] / 1024 for r in restart]),
                               "ten_hwm_mib": _median([r["ten"]["hwm_kb"] / 1024 for r in restart])}
@@ -319,21 +319,23 @@ def render(results, args):
           "namespaces and %d of the helper's secrets). %d runs, each on a fresh server." % (
               spread([r["plant_s"] for r in restart], "%.1f"), 5.0, n + m, n, len(restart)))
         w("")
-        w("| `NAMESPACES` | first sync (s) | VmHWM, first sync (MiB) | largest VmRSS polled (MiB) | idle VmRSS (MiB) | idle RssAnon (MiB) | idle RssFile (MiB) | applies | goal |")
-        w("|---|---|---|---|---|---|---|---|---|")
+        w("| `NAMESPACES` | first sync (s) | VmHWM at `sync complete` (MiB) | VmHWM when idle (MiB) | largest VmRSS polled (MiB) | idle VmRSS (MiB) | idle RssAnon (MiB) | idle RssFile (MiB) | applies | goal |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
         for label, key, goal in (("`bench-*` (%d targets)" % n, "all", "VmHWM ≤ 40 MiB, idle ≤ 25 MiB"),
                                  ("10 listed", "ten", "idle ≤ 20 MiB")):
             rows = [r[key] for r in restart]
-            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 label, spread([r["first_sync"] for r in rows], "%.2f"), spread([r["hwm_kb"] / 1024 for r in rows], "%.1f"),
+                spread([r["idle_hwm_kb"] / 1024 for r in rows], "%.1f"),
                 spread([r["peak_rss_seen_kb"] / 1024 for r in rows], "%.1f"), spread([r["rss_kb"] / 1024 for r in rows], "%.1f"),
                 spread([r["anon_kb"] / 1024 for r in rows], "%.1f"), spread([r["file_kb"] / 1024 for r in rows], "%.1f"),
                 spread([r["applies"] for r in rows], "%d"), goal))
         w("")
-        hwm = _median([r["all"]["hwm_kb"] / 1024 for r in restart])
+        # The peak of the whole start (first sync and the reflectors' initial lists), read when idle.
+        hwm = _median([max(r["all"]["hwm_kb"], r["all"]["idle_hwm_kb"]) / 1024 for r in restart])
         rss = _median([r["all"]["rss_kb"] / 1024 for r in restart])
         ten = _median([r["ten"]["rss_kb"] / 1024 for r in restart])
-        goals.append(("restart into %d existing secrets (+%d foreign): VmHWM during first sync" % (n, m), "%.1f MiB" % hwm, "≤ 40 MiB", _goal(hwm, 40)))
+        goals.append(("restart into %d existing secrets (+%d foreign): VmHWM, start to idle" % (n, m), "%.1f MiB" % hwm, "≤ 40 MiB", _goal(hwm, 40)))
         goals.append(("restart into %d existing secrets: idle VmRSS" % n, "%.1f MiB" % rss, "≤ 25 MiB", _goal(rss, 25)))
         goals.append(("10 listed namespaces in a cluster of %d: idle VmRSS" % (n + m), "%.1f MiB" % ten, "≤ 20 MiB", _goal(ten, 20)))
         applies = [r[k]["applies"] for r in restart for k in ("all", "ten")]
