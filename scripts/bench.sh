@@ -7,12 +7,14 @@
 #
 #   scripts/bench.sh                      # the stand-in (kube-test-server), about 2 minutes after the release build
 #   scripts/bench.sh --envtest            # a real kube-apiserver v1.19 (scripts/lib/envtest.sh), a fresh one per
-#                                         #   measurement, the helper as a least-privilege ServiceAccount: ~10 minutes
+#                                         #   measurement, the helper as a least-privilege ServiceAccount: ~20 minutes
+#                                         #   (the throttled scenario starts its servers with API Priority and Fairness on)
 #   scripts/bench.sh --quick [--envtest]  # smaller sizes, fewer repetitions (stand-in under a minute, real ~3 minutes)
 #   scripts/bench.sh --kubeconfig PATH    # a real cluster: its user makes namespaces ecrbench-<random>-* and the
 #                                         #   helper's ServiceAccount + ClusterRole(Binding), all deleted at the end
 #   scripts/bench.sh --bin-dir DIR        # use prebuilt binaries (aws-ecr-cred-helper, kube-test-server) instead of building
-#   other options: --sizes 10,100 --scenarios fanout,startup,idle_run,watching --out FILE --json FILE --context NAME
+#   other options: --sizes 10,100 --scenarios fanout,startup,idle_run,watching,profile,restart,throttled --out FILE
+#                  --json FILE --context NAME --restart-size N --restart-foreign M --throttle-sizes 300,5000
 #                  --helper-kubeconfig PATH (with --kubeconfig: the helper's identity instead of a ServiceAccount made for it)
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -27,7 +27,7 @@ from awsproxy import CountingProxy  # noqa: E402
 from floor import run_floor  # noqa: E402
 from helper import Helper  # noqa: E402
 from kube import SecretWatch  # noqa: E402
-from targets import SECRET_NAME, Envtest, RealCluster, StandIn  # noqa: E402
+from targets import APF_FLAGS, SECRET_NAME, Envtest, RealCluster, StandIn  # noqa: E402
 
 def log(message):
     print("[bench %s] %s" % (time.strftime("%H:%M:%S"), message), file=sys.stderr, flush=True)
@@ -329,6 +329,142 @@ class Bench:
         return {"p50": percentile(latencies, 50), "p99": percentile(latencies, 99), "max": max(latencies),
                 "count": len(latencies), "missed": missed}
 
+    # ---------------------------------------------------------------- memory at restart (issue 13)
+
+    def sample_until_synced(self, running, timeout=600):
+        """Polls the helper's /proc memory every 20 ms until its first `sync complete`; returns (seconds from
+        spawn, the largest VmRSS seen, VmHWM then)."""
+        deadline = time.monotonic() + timeout
+        peak_rss = 0
+        while True:
+            try:
+                memory = running.memory()
+                peak_rss = max(peak_rss, memory.get("VmRSS", 0))
+            except OSError:
+                pass
+            if running.log_count("sync complete"):
+                at = time.monotonic()
+                memory = running.memory()
+                return at - running.spawned, max(peak_rss, memory["VmRSS"]), memory["VmHWM"]
+            if running.process.poll() is not None:
+                raise RuntimeError("helper exited (%s); log: %s" % (running.process.returncode, running.tail()))
+            if time.monotonic() > deadline:
+                raise RuntimeError("no `sync complete` within %ss; log: %s" % (timeout, running.tail()))
+            time.sleep(0.02)
+
+    def idle_memory(self, running):
+        """After the first sync: wait args.restart_idle seconds, serve /readyz and /metrics once (as a kubelet and
+        a scraper do), read /proc."""
+        time.sleep(self.args.restart_idle)
+        ready, _ = running.scrape("/readyz")
+        metrics, _ = running.scrape("/metrics")
+        time.sleep(0.5)
+        return ready, metrics, running.memory()
+
+    def restart(self):
+        """`run` restarted into a cluster where N target namespaces already hold its secret, beside M foreign
+        namespaces (NAMESPACES=bench-*, so the namespace list and watch see all N + M); then, on the same server,
+        `run` with NAMESPACES listing 10 of them. The secrets are planted by a first `sync`."""
+        n, m = self.args.restart_size, self.args.restart_foreign
+        rows = []
+        for rep in range(self.args.restart_reps):
+            started = time.monotonic()
+            batch = self.target.fresh(n, "restart")
+            self.target.add_namespaces("other-", m)
+            prepared = time.monotonic() - started
+            plant = self.helper.sync(batch.names)
+            self.check(plant["exit"] == 0 and plant["outcomes"].get("written") == n,
+                       "restart N=%d: planting sync exited %s with %s" % (n, plant["exit"], plant["outcomes"]))
+            row = {"size": n, "foreign": m, "prepare_s": prepared, "plant_s": plant["wall"]}
+            for label, namespaces in (("all", batch.pattern), ("ten", batch.names[:10])):
+                self.target.reset_requests()
+                running = self.helper.start_run(namespaces)
+                try:
+                    first, peak_rss, hwm = self.sample_until_synced(running)
+                    ready, metrics, idle = self.idle_memory(running)
+                    requests = count_requests(self.target.requests())
+                finally:
+                    stopped = running.stop()
+                self.check(ready == 200 and metrics == 200, "restart %s: /readyz %s, /metrics %s" % (label, ready, metrics))
+                if requests:
+                    self.check(requests["apply"] == 0, "restart %s: %d applies into namespaces that already hold the secret"
+                               % (label, requests["apply"]))
+                row[label] = {"first_sync": first, "hwm_kb": hwm, "peak_rss_seen_kb": peak_rss, "idle_hwm_kb": idle["VmHWM"],
+                              "rss_kb": idle["VmRSS"], "anon_kb": idle.get("RssAnon"), "file_kb": idle.get("RssFile"),
+                              "applies": requests["apply"] if requests else None,
+                              "reads": requests["reads"] if requests else None, "sigterm_to_exit": stopped}
+                log("restart rep %d (%s of %d targets + %d foreign): first sync %.2fs, VmHWM %d kB, idle VmRSS %d kB "
+                    "(anon %s kB, file %s kB), applies %s" % (
+                        rep + 1, "all" if label == "all" else "10", n, m, first, idle["VmHWM"], idle["VmRSS"],
+                        idle.get("RssAnon"), idle.get("RssFile"), row[label]["applies"]))
+            rows.append(row)
+        self.results["restart"] = rows
+
+    # ---------------------------------------------------------------- throttled by APF (issue 19)
+
+    def throttled_fresh(self, count, tag):
+        """A fresh server holding `count` namespaces, with the helper's identity throttled; returns (batch, the
+        priority level's concurrency limit)."""
+        if isinstance(self.target, Envtest):
+            self.target.extra_flags = APF_FLAGS
+            try:
+                batch = self.target.fresh(count, tag)
+            finally:
+                self.target.extra_flags = ""
+            return batch, self.target.throttle(shares=1)
+        batch = self.target.fresh(count, tag)
+        return batch, self.target.throttle()
+
+    def rejected_count(self):
+        """429s the throttled level answered so far: the stand-in's request log, or kube-apiserver's
+        apiserver_flowcontrol_rejected_requests_total for the level."""
+        if isinstance(self.target, Envtest):
+            return self.target.rejected_total()
+        return sum(1 for r in self.target.requests() if r["status"] == 429)
+
+    def throttled(self):
+        """`sync` into N namespaces with the helper's identity in a priority level of 1 share that rejects the
+        excess (429 + Retry-After), against wrk on the same level with as many connections as the level's
+        concurrency limit (the level's capacity: time to N secrets created; wrk does not retry a 429, it comes
+        back to that namespace when its list wraps around)."""
+        if not (self.target.is_standin or isinstance(self.target, Envtest)):
+            log("throttled skipped (needs the stand-in or --envtest: it changes the server's APF configuration)")
+            return
+        if self.body_template is None:
+            batch = self.target.fresh(1, "body")
+            self.helper.sync(batch.names)
+            self.body_template = apply_body_template(self.target.kube, batch.names[0])
+        rows = {}
+        for n in self.args.throttle_sizes:
+            for rep in range(self.args.throttle_reps):
+                batch, limit = self.throttled_fresh(n, "thr")
+                self.target.reset_requests()
+                rejected0 = self.rejected_count()
+                result = self.helper.sync(batch.names)
+                requests = count_requests(self.target.requests())
+                rejected = self.rejected_count() - rejected0
+                listing = self.target.kube.get("/api/v1/secrets?fieldSelector=metadata.name=" + SECRET_NAME)
+                present = len({item["metadata"]["namespace"] for item in listing["items"]} & set(batch.names))
+                with open(result["log"], errors="replace") as f:
+                    summary = [line.strip() for line in f if "thrott" in line.lower()][-3:]
+                fbatch, flimit = self.throttled_fresh(n, "thrfloor")
+                self.target.reset_requests()
+                rejected0 = self.rejected_count()
+                floor = run_floor(self.target.url, self.target.helper_token, fbatch.names, self.body_template, SECRET_NAME,
+                                  flimit, self.workdir, timeout=600)
+                floor["rejected"] = self.rejected_count() - rejected0
+                row = {"n": n, "limit": limit, "wall": result["wall"], "exit": result["exit"], "cpu": result["cpu"],
+                       "written": result["outcomes"].get("written", 0), "outcomes": result["outcomes"], "present": present,
+                       "rejected": rejected, "applies": requests["apply"] if requests else None, "log_lines": summary,
+                       "floor": floor, "level": getattr(self.target, "throttle_description", None)}
+                rows.setdefault(str(n), []).append(row)
+                self.check(result["exit"] == 0 and present == n,
+                           "throttled sync N=%d: exit %s, %d of %d hold the secret" % (n, result["exit"], present, n))
+                log("throttled N=%d rep %d (level limit %d): sync %.2fs exit %d, %d/%d present, %s 429s; floor (c=%d) %.2fs, "
+                    "%d created, %s 429s" % (n, rep + 1, limit, result["wall"], result["exit"], present, n, rejected,
+                                               floor["connections"], floor["total"], floor["created"], floor["rejected"]))
+        self.results["throttled"] = rows
+
     # ---------------------------------------------------------------- profile
 
     # Inclusive shares of the helper's CPU worth watching in a fan-out (mangled-name fragments, perf's view).
@@ -472,8 +608,11 @@ def main():
                         "scripts/envtest.sh, a fresh one per measurement (scripts/bench.sh --envtest passes this)")
     parser.add_argument("--prefix", default="ecrbench-", help="namespace prefix on a real cluster")
     parser.add_argument("--sizes", help="fan-out sizes, comma-separated")
-    parser.add_argument("--scenarios", default="fanout,startup,idle_run,watching,profile",
-                        help="comma-separated subset of: fanout,startup,idle_run,watching,profile")
+    parser.add_argument("--scenarios", default="fanout,startup,idle_run,watching,profile,restart,throttled",
+                        help="comma-separated subset of: fanout,startup,idle_run,watching,profile,restart,throttled")
+    parser.add_argument("--restart-size", type=int, help="restart scenario: target namespaces already holding the secret")
+    parser.add_argument("--restart-foreign", type=int, help="restart scenario: foreign namespaces beside them (default: as many)")
+    parser.add_argument("--throttle-sizes", help="throttled scenario: sizes, comma-separated (default 300,5000)")
     parser.add_argument("--watch-size", type=int, help="namespaces served while measuring reaction and memory")
     parser.add_argument("--events", type=int, help="reaction events of each kind per run")
     parser.add_argument("--out", help="markdown file to write the results block into")
@@ -505,6 +644,19 @@ def main():
         if not args.quick:
             args.reps = {10: 3, 100: 3, 1000: 3}
             args.floor_concurrency, args.calibration_reps = [8, 16, 32, 64], 1
+    # Memory at restart (issue 13) and the throttled fan-out (issue 19).
+    restart_size = 1000 if args.quick else 5000
+    args.restart_reps = 1 if args.quick else 3
+    args.throttle_reps = 1
+    throttle_sizes = [300, 1000] if args.quick else [300, 5000]
+    args.restart_idle = 5.0
+    if args.envtest and not args.quick:
+        args.restart_reps = 2
+    elif real and not args.envtest:
+        restart_size = 1000
+    args.restart_size = args.restart_size or restart_size
+    args.restart_foreign = args.restart_foreign if args.restart_foreign is not None else args.restart_size
+    args.throttle_sizes = [int(s) for s in args.throttle_sizes.split(",")] if args.throttle_sizes else throttle_sizes
     args.watch_size = args.watch_size or watch_size
     args.events = args.events or events
     args.sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else default_sizes

@@ -102,6 +102,19 @@ def summarize(results, args):
     if idle:
         summary["idle"] = {"first_sync": _median([r["first_sync"] for r in idle]), "hwm_mib": _median([r["hwm_kb"] / 1024 for r in idle]),
                            "applies": _median([r["requests"]["apply"] if r["requests"] else None for r in idle])}
+    restart = results.get("restart") or []
+    if restart:
+        summary["restart"] = {"size": restart[0]["size"], "foreign": restart[0]["foreign"],
+                              "hwm_mib": _median([max(r["all"]["hwm_kb"], r["all"]["idle_hwm_kb"]) / 1024 for r in restart]),
+                              "rss_mib": _median([r["all"]["rss_kb"] / 1024 for r in restart]),
+                              "ten_rss_mib": _median([r["ten"]["rss_kb"] / 1024 for r in restart]),
+                              "ten_hwm_mib": _median([r["ten"]["hwm_kb"] / 1024 for r in restart])}
+    throttled = results.get("throttled") or {}
+    if throttled:
+        summary["throttled"] = {n: {"wall": _median([r["wall"] for r in rows]), "exits": sorted({r["exit"] for r in rows}),
+                                    "all_present": all(r["present"] == int(n) for r in rows),
+                                    "floor": _median([r["floor"]["total"] for r in rows]), "limit": rows[0]["limit"]}
+                                for n, rows in throttled.items()}
     startup = results.get("startup") or []
     if startup:
         summary["startup"] = {"raw": _median([r["raw"] for r in startup]), "adjusted": _median([r["adjusted"] for r in startup])}
@@ -294,6 +307,84 @@ def render(results, args):
             goals.append(("stripped binary", "%.1f MB" % mb, "< 40 MB", verdict))
         w("")
 
+    restart = results.get("restart") or []
+    if restart:
+        n, m = restart[0]["size"], restart[0]["foreign"]
+        w("### Memory at restart (`run` into %d target namespaces that already hold the secret, beside %d foreign ones)" % (n, m))
+        w("")
+        w("The secrets are planted by a first `sync` (%s s); then `run` starts with the HTTP listener on, as deployed. "
+          "VmHWM is read the moment the first `sync complete` is logged (the peak of the first sync; the driver also "
+          "polls VmRSS every 20 ms); idle = %.0f s later, after serving `/readyz` and `/metrics` once. \"10 namespaces\" "
+          "is a second `run` on the same server with `NAMESPACES` listing 10 of the targets (the cluster holds %d "
+          "namespaces and %d of the helper's secrets). %d runs, each on a fresh server." % (
+              spread([r["plant_s"] for r in restart], "%.1f"), 5.0, n + m, n, len(restart)))
+        w("")
+        w("| `NAMESPACES` | first sync (s) | VmHWM at `sync complete` (MiB) | VmHWM when idle (MiB) | largest VmRSS polled (MiB) | idle VmRSS (MiB) | idle RssAnon (MiB) | idle RssFile (MiB) | applies | goal |")
+        w("|---|---|---|---|---|---|---|---|---|---|")
+        for label, key, goal in (("`bench-*` (%d targets)" % n, "all", "VmHWM ≤ 40 MiB, idle ≤ 25 MiB"),
+                                 ("10 listed", "ten", "idle ≤ 20 MiB")):
+            rows = [r[key] for r in restart]
+            w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                label, spread([r["first_sync"] for r in rows], "%.2f"), spread([r["hwm_kb"] / 1024 for r in rows], "%.1f"),
+                spread([r["idle_hwm_kb"] / 1024 for r in rows], "%.1f"),
+                spread([r["peak_rss_seen_kb"] / 1024 for r in rows], "%.1f"), spread([r["rss_kb"] / 1024 for r in rows], "%.1f"),
+                spread([r["anon_kb"] / 1024 for r in rows], "%.1f"), spread([r["file_kb"] / 1024 for r in rows], "%.1f"),
+                spread([r["applies"] for r in rows], "%d"), goal))
+        w("")
+        # The peak of the whole start (first sync and the reflectors' initial lists), read when idle.
+        hwm = _median([max(r["all"]["hwm_kb"], r["all"]["idle_hwm_kb"]) / 1024 for r in restart])
+        rss = _median([r["all"]["rss_kb"] / 1024 for r in restart])
+        ten = _median([r["ten"]["rss_kb"] / 1024 for r in restart])
+        goals.append(("restart into %d existing secrets (+%d foreign): VmHWM, start to idle" % (n, m), "%.1f MiB" % hwm, "≤ 40 MiB", _goal(hwm, 40)))
+        goals.append(("restart into %d existing secrets: idle VmRSS" % n, "%.1f MiB" % rss, "≤ 25 MiB", _goal(rss, 25)))
+        goals.append(("10 listed namespaces in a cluster of %d: idle VmRSS" % (n + m), "%.1f MiB" % ten, "≤ 20 MiB", _goal(ten, 20)))
+        applies = [r[k]["applies"] for r in restart for k in ("all", "ten")]
+        if applies[0] is not None:
+            goals.append(("restart: applies into namespaces already holding the secret", spread(applies, "%d"), "0",
+                          "met" if all(a == 0 for a in applies) else "MISSED"))
+
+    throttled = results.get("throttled") or {}
+    if throttled:
+        first = next(iter(throttled.values()))[0]
+        w("### Throttled: `sync` under API Priority and Fairness")
+        w("")
+        w("The helper's identity (and wrk's: the same token) in a priority level that rejects what exceeds it "
+          "(%s). Floor = wrk on the same level with as many connections as the level's concurrency limit "
+          "(%d): time until N secrets were created (N answers 201). wrk does not retry a 429; a rejected namespace "
+          "is written again when its list wraps around, so the floor is the level's capacity plus that little slack. "
+          "429s counted by %s." % (
+              first.get("level") or "?", first["limit"],
+              "the stand-in's request log" if (results.get("target") or {}).get("kind", "stand-in") == "stand-in"
+              else "`apiserver_flowcontrol_rejected_requests_total` of the level"))
+        w("")
+        w("| N | runs | `sync` wall (s) | exit | secrets present | 429s to the helper | floor (s) | floor 429s | floor writes/s | sync / floor | goal |")
+        w("|---|---|---|---|---|---|---|---|---|---|---|")
+        for n in sorted(throttled, key=int):
+            rows = throttled[n]
+            k = int(n)
+            ratio = [r["wall"] / r["floor"]["total"] for r in rows]
+            goal = "all written, exit 0, ≤ 30 s" if k <= 300 else "≤ 3× floor"
+            w("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                n, len(rows), spread([r["wall"] for r in rows], "%.2f"), "/".join(str(r["exit"]) for r in rows),
+                spread([r["present"] for r in rows], "%d"), spread([r["rejected"] for r in rows], "%d"),
+                spread([r["floor"]["total"] for r in rows], "%.2f"), spread([r["floor"]["rejected"] for r in rows], "%d"),
+                spread([k / r["floor"]["total"] for r in rows], "%.0f"), spread(ratio, "%.2f"), goal))
+            wall = _median([r["wall"] for r in rows])
+            complete = all(r["exit"] == 0 and r["present"] == k for r in rows)
+            if k <= 300:
+                goals.append(("throttled `sync` N=%s: all written, exit 0, within 30 s" % n, "%.1f s, exit %s" % (
+                    wall, "/".join(str(r["exit"]) for r in rows)), "≤ 30 s, exit 0",
+                    ("met" if wall <= 30 else _goal(wall, 30)) if complete else "MISSED (not all written or exit ≠ 0)"))
+            else:
+                r = _median(ratio)
+                goals.append(("throttled `sync` N=%s: wall / floor on the same level" % n, "%.2f× (%.1f s)" % (r, wall), "≤ 3×",
+                              _goal(r, 3) if complete else "MISSED (not all written or exit ≠ 0)"))
+        w("")
+        lines = [line for rows in throttled.values() for r in rows for line in r.get("log_lines") or []]
+        if lines:
+            w("The helper's throttling summary, last run: `%s`" % lines[-1].replace("`", "'")[:400])
+            w("")
+
     if startup:
         w("### Startup (`run`, one namespace, moto pre-warmed)")
         w("")
@@ -433,6 +524,18 @@ def render_compare(stand_in, real):
         _fmt(s["watch"]["first_sync"]), s["watch"]["size"]) if s.get("watch") else "–")
     row("`run` peak RSS: idle (10 namespaces) / watching", lambda s: "%s / %s MiB" % (
         _fmt((s.get("idle") or {}).get("hwm_mib"), "%.1f"), _fmt((s.get("watch") or {}).get("hwm_mib"), "%.1f")))
+    row("restart into N existing secrets + N foreign: VmHWM / idle VmRSS; 10 listed: idle VmRSS", lambda s: "%s / %s MiB; %s MiB (N=%d)" % (
+        _fmt(s["restart"]["hwm_mib"], "%.1f"), _fmt(s["restart"]["rss_mib"], "%.1f"), _fmt(s["restart"]["ten_rss_mib"], "%.1f"),
+        s["restart"]["size"]) if s.get("restart") else "–")
+    for n in sorted({n for s in (stand_in, real) if s for n in (s.get("throttled") or {})}, key=int):
+        def throttle_cell(s, n=n):
+            t = (s.get("throttled") or {}).get(n)
+            if not t:
+                return "–"
+            return "%s s, exit %s, %s; floor %s s (limit %s): **%s×**" % (
+                _fmt(t["wall"], "%.1f"), "/".join(str(e) for e in t["exits"]), "all written" if t["all_present"] else "**not all written**",
+                _fmt(t["floor"], "%.1f"), t["limit"], _fmt(t["wall"] / t["floor"] if t["floor"] else None, "%.2f"))
+        row("throttled `sync` N=%s: wall, exit, vs floor on the same level (its concurrency limit)" % n, throttle_cell)
     row("start-up: spawn to first secret, raw / minus AWS call", lambda s: "%s / %s ms" % (
         _fmt(s["startup"]["raw"], "%.1f", 1e3), _fmt(s["startup"]["adjusted"], "%.1f", 1e3)) if s.get("startup") else "–")
     w("")

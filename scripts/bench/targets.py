@@ -111,6 +111,19 @@ class StandIn:
             self.kube.request("POST", "/_test/namespaces?count=%d&prefix=bench-" % count)
         return batch
 
+    def add_namespaces(self, prefix, count):
+        """`count` more namespaces PREFIX0..PREFIX(count-1) on the running server (e.g. foreign ones)."""
+        self.kube.request("POST", "/_test/namespaces?count=%d&prefix=%s" % (count, prefix))
+        return Batch(prefix, count)
+
+    def throttle(self, seats=3, service_ms=10):
+        """The stand-in's APF model for the helper's user (the floor's too: same token): `seats` seats, excess
+        rejected with 429 and Retry-After: 1, each request holding its seat `service_ms`. Returns the seats."""
+        self.kube.request("POST", "/_test/throttle", {"seats": seats, "mode": "reject", "serviceTimeMilliseconds": service_ms,
+                                                      "users": ["aws-ecr-cred-helper"]})
+        self.throttle_description = "stand-in seats: %d, reject, %d ms service time per request" % (seats, service_ms)
+        return seats
+
     def requests(self):
         return self.kube.get("/_test/requests")
 
@@ -226,6 +239,13 @@ class RealCluster:
         self.create_namespaces(batch.names)
         return batch
 
+    def add_namespaces(self, prefix, count):
+        """`count` more namespaces (e.g. foreign ones), named with this run's prefix."""
+        self.runs += 1
+        batch = Batch("%s%s%d-" % (self.prefix, prefix.rstrip("-"), self.runs), count)
+        self.create_namespaces(batch.names)
+        return batch
+
     def create_namespaces(self, names):
         self.created.extend(names)
 
@@ -323,6 +343,11 @@ class RealCluster:
         self.admin.remove_temp_files()
 
 
+# kube-apiserver v1.19 arguments that switch API Priority and Fairness on (off by default there).
+APF_FLAGS = ("--feature-gates=APIPriorityAndFairness=true --enable-priority-and-fairness=true "
+             "--runtime-config=flowcontrol.apiserver.k8s.io/v1alpha1=true")
+
+
 class Envtest(RealCluster):
     """A real kube-apiserver of our own (scripts/envtest.sh: etcd, kube-apiserver v1.19 with RBAC, and
     kube-controller-manager), started afresh for every measurement like the stand-in, so every run starts
@@ -347,6 +372,8 @@ class Envtest(RealCluster):
         self.metrics_ok = True
         self.admin = self.kube = self.url = None
         self.helper_kubeconfig = self.helper_token = None
+        # Added to kube-apiserver's arguments of the servers started while set (e.g. APF_FLAGS).
+        self.extra_flags = ""
 
     def start(self):
         self.stop()
@@ -358,8 +385,9 @@ class Envtest(RealCluster):
             shutil.copytree(pki, os.path.join(self.dir, "pki"))
         started = time.monotonic()
         with open(os.path.join(self.root, "envtest.log"), "ab") as log:
+            env = dict(os.environ, EXTRA_APISERVER_FLAGS=(os.environ.get("EXTRA_APISERVER_FLAGS", "") + " " + self.extra_flags).strip())
             status = subprocess.run([self.script, "start", self.dir, "--with-controller-manager"],
-                                    stdout=log, stderr=log).returncode
+                                    stdout=log, stderr=log, env=env).returncode
         if status != 0:
             raise RuntimeError("scripts/envtest.sh start failed (%d); see %s/envtest.log and %s/logs" % (status, self.root, self.dir))
         if not os.path.isdir(pki):
@@ -396,6 +424,57 @@ class Envtest(RealCluster):
             self.create_namespaces(batch.names)
         self.created = []  # they go with the server
         return batch
+
+    def add_namespaces(self, prefix, count):
+        """`count` more namespaces PREFIX0..PREFIX(count-1) on the running server (e.g. foreign ones)."""
+        batch = Batch(prefix, count)
+        self.create_namespaces(batch.names)
+        self.created = []  # they go with the server
+        return batch
+
+    def throttle(self, shares=1):
+        """Puts the helper's ServiceAccount (the floor's identity too: same token) in a PriorityLevelConfiguration
+        of `shares` concurrency shares that rejects what exceeds it (Tests/TestSupport/RealAPIServer.swift's
+        throttle(serviceAccount:)); needs a server started with APF_FLAGS. Waits until the helper's requests are
+        dispatched at that level, and returns the level's concurrency limit (apiserver_flowcontrol_request_concurrency_limit)."""
+        name = "throttle-aws-ecr-cred-helper"
+        base = "/apis/flowcontrol.apiserver.k8s.io/v1alpha1/"
+        self.kube.request("POST", base + "prioritylevelconfigurations", {
+            "apiVersion": "flowcontrol.apiserver.k8s.io/v1alpha1", "kind": "PriorityLevelConfiguration", "metadata": {"name": name},
+            "spec": {"type": "Limited", "limited": {"assuredConcurrencyShares": shares, "limitResponse": {"type": "Reject"}}}})
+        self.kube.request("POST", base + "flowschemas", {
+            "apiVersion": "flowcontrol.apiserver.k8s.io/v1alpha1", "kind": "FlowSchema", "metadata": {"name": name},
+            "spec": {"priorityLevelConfiguration": {"name": name}, "matchingPrecedence": 100,
+                     "distinguisherMethod": {"type": "ByUser"},
+                     "rules": [{"subjects": [{"kind": "ServiceAccount", "serviceAccount": {"name": "aws-ecr-cred-helper", "namespace": "kube-system"}}],
+                                "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "namespaces": ["*"],
+                                                   "clusterScope": True}]}]}})
+        helper = Kube(KubeAccess(self.admin.server, ca_file=self.admin.ca_file, token=self.helper_token))
+        dispatched = re.compile(r'^apiserver_flowcontrol_dispatched_requests_total\{[^}]*priorityLevel="%s"[^}]*\} (\S+)$' % name, re.M)
+        limit_line = re.compile(r'^apiserver_flowcontrol_request_concurrency_limit\{[^}]*priorityLevel="%s"[^}]*\} (\S+)$' % name, re.M)
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                helper.request("GET", "/api/v1/namespaces/default", ok=None)
+                _, text = self.kube.raw("GET", "/metrics")
+                text = text.decode(errors="replace")
+                if dispatched.search(text) and limit_line.search(text):
+                    limit = int(float(limit_line.search(text).group(1)))
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError("APF: the helper's requests are not dispatched at %s after 30 s (is APF on?)" % name)
+                time.sleep(0.2)
+        finally:
+            helper.close()
+        self.throttle_description = ("PriorityLevelConfiguration %s: %d concurrency share, limitResponse Reject; "
+                                     "concurrency limit %d (apiserver_flowcontrol_request_concurrency_limit)" % (name, shares, limit))
+        return limit
+
+    def rejected_total(self):
+        """apiserver_flowcontrol_rejected_requests_total of the throttled level (all reasons)."""
+        _, text = self.kube.raw("GET", "/metrics")
+        pattern = re.compile(r'^apiserver_flowcontrol_rejected_requests_total\{[^}]*priorityLevel="throttle-aws-ecr-cred-helper"[^}]*\} (\S+)$', re.M)
+        return sum(int(float(v)) for v in pattern.findall(text.decode(errors="replace")))
 
     def cpu(self):
         """CPU seconds of the server: kube-apiserver + etcd (kube-controller-manager, a client, not counted)."""
