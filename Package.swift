@@ -140,6 +140,7 @@ let package = Package(
         .testTarget(
             name: "SyncEngineTests",
             dependencies: ["SyncEngine", "KubeClient", "KubeTestServer", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

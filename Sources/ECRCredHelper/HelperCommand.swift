@@ -14,7 +14,7 @@ struct HelperCommand: AsyncParsableCommand {
             """,
         version: HelperVersion.current,
         subcommands: [RunCommand.self, SyncCommand.self, RenderCommand.self, CheckCommand.self, StatusCommand.self,
-                      CleanupCommand.self, VersionCommand.self],
+                      CleanupCommand.self, CredentialProviderCommand.self, VersionCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }
