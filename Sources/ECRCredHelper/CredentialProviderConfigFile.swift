@@ -111,7 +111,10 @@ enum YAMLWriter {
     }
 
     private static func key(_ text: String) -> String {
-        let plain = !text.isEmpty && text.unicodeScalars.allSatisfy { ($0.properties.isAlphabetic && $0.isASCII) || ("0"..."9").contains($0) || "_-./".unicodeScalars.contains($0) }
+        let plain = !text.isEmpty && text.utf8.allSatisfy { byte in
+            (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x30 && byte <= 0x39)
+                || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "/")
+        }
         return plain ? text : JSONString.quote(text)
     }
 

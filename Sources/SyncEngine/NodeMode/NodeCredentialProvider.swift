@@ -56,7 +56,7 @@ public final class NodeCredentialProvider: Sendable {
         let sts = STSClient(transport: transport, endpoints: endpoints, logger: logger)
         let provider = try credentialProvider(for: request, registry: registry, sts: sts)
         let credentials = try await provider.credentials()
-        let ecr = ECRClient(transport: transport, credentials: StaticCredentialProvider(credentials), endpoints: try endpoints(for: registry), logger: logger)
+        let ecr = ECRClient(transport: transport, credentials: StaticCredentialProvider(credentials), endpoints: try ecrEndpoints(for: registry), logger: logger)
         let token: ECRAuthorization
         switch registry.kind {
         case .publicRegistry:
@@ -78,7 +78,7 @@ public final class NodeCredentialProvider: Sendable {
     }
 
     /// FIPS registry hosts get the FIPS ECR endpoint, whatever `AWS_USE_FIPS_ENDPOINT` says.
-    func endpoints(for registry: ECRRegistryHost) throws -> AWSEndpoints {
+    func ecrEndpoints(for registry: ECRRegistryHost) throws -> AWSEndpoints {
         guard case .privateRegistry(_, _, true, _) = registry.kind, !endpoints.useFIPS else { return endpoints }
         var fips = endpoints
         fips.useFIPS = true
@@ -90,11 +90,13 @@ public final class NodeCredentialProvider: Sendable {
     {
         let region = registry.region
         if let token = request.serviceAccountToken {
-            if let (annotation, roleARN) = Self.roleAnnotations.lazy.compactMap({ key in
-                request.serviceAccountAnnotations[key].map { (key, $0.trimmingASCIIWhitespace()) }
-            }).first(where: { !$0.1.isEmpty }) {
+            let named = Self.roleAnnotations.compactMap { key -> (annotation: String, roleARN: String)? in
+                guard let value = request.serviceAccountAnnotations[key]?.trimmingASCIIWhitespace(), !value.isEmpty else { return nil }
+                return (key, value)
+            }
+            if let found = named.first {
                 return ServiceAccountTokenProvider(
-                    sts: sts, roleARN: roleARN, annotation: annotation, token: token,
+                    sts: sts, roleARN: found.roleARN, annotation: found.annotation, token: token,
                     sessionName: settings.aws.roleSessionName ?? STSClient.defaultSessionName(now: now()), region: region)
             }
             logger.debug("ServiceAccount token without a role annotation; using the node's credentials", metadata: ["annotations": "\(Self.roleAnnotations)"])
