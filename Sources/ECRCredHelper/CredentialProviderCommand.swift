@@ -50,6 +50,11 @@ struct CredentialProviderGetCommand: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
+        try await Self.answer(awsConfigDir: awsConfigDir, awsRoleArn: awsRoleArn, refreshMargin: refreshMargin, logLevel: logLevel)
+    }
+
+    /// One request in, one response out; throws one line for anything that goes wrong.
+    static func answer(awsConfigDir: String?, awsRoleArn: String?, refreshMargin: String?, logLevel: String?) async throws {
         let environment = ProcessInfo.processInfo.environment
         let logger: Logger
         do {
@@ -95,6 +100,42 @@ struct CredentialProviderGetCommand: AsyncParsableCommand {
         }
         await provider.shutdown()
         writeStandardOutput(response.json() + "\n")
+    }
+}
+
+/// The kubelet runs `credential-provider` for every cache miss, so its usual command lines skip ArgumentParser,
+/// whose reflection over every command is most of the process's start-up CPU time (see docs/benchmarks.md).
+/// Anything else (help, unknown options, `install`) goes through ArgumentParser as usual.
+enum CredentialProviderFastPath {
+    static let options = ["--aws-config-dir", "--aws-role-arn", "--refresh-margin", "--log-level"]
+
+    /// The exit code when `arguments` (without the program name) is a plain provider call; nil otherwise.
+    static func run(arguments: [String]) async -> Int32? {
+        guard arguments.first == "credential-provider" else { return nil }
+        var rest = arguments.dropFirst()
+        if rest.first == "get" { rest = rest.dropFirst() }
+        var values: [String: String] = [:]
+        while let argument = rest.first {
+            rest = rest.dropFirst()
+            if let equals = argument.firstIndex(of: "="), options.contains(String(argument[..<equals])) {
+                values[String(argument[..<equals])] = String(argument[argument.index(after: equals)...])
+            } else if options.contains(argument), let value = rest.first, !value.hasPrefix("-") {
+                values[argument] = value
+                rest = rest.dropFirst()
+            } else {
+                return nil
+            }
+        }
+        do {
+            try await CredentialProviderGetCommand.answer(
+                awsConfigDir: values["--aws-config-dir"], awsRoleArn: values["--aws-role-arn"],
+                refreshMargin: values["--refresh-margin"], logLevel: values["--log-level"])
+            return 0
+        } catch {
+            // The line ArgumentParser would print.
+            writeStandardError("Error: \(error)\n")
+            return 1
+        }
     }
 }
 
