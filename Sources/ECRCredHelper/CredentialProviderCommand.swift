@@ -98,8 +98,11 @@ struct CredentialProviderGetCommand: AsyncParsableCommand {
             await provider.shutdown()
             throw HelperFailure("\(error)")
         }
-        await provider.shutdown()
         writeStandardOutput(response.json() + "\n")
+        // The kubelet waits for the process to end, not just for the answer. Closing the AWS connections
+        // politely (TLS close_notify, then waiting for the peer's) only delays that, so the process ends here
+        // and the kernel closes the sockets. (Returning instead would also release the HTTP client unshut.)
+        Glibc.exit(0)
     }
 }
 

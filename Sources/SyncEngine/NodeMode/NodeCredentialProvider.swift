@@ -36,8 +36,10 @@ public final class NodeCredentialProvider: Sendable {
     public init(settings: NodeSettings, environment: [String: String], logger: Logger, now: @escaping @Sendable () -> Date = { Date() }) throws {
         self.settings = settings
         self.environment = environment
+        var http = try AWSHTTPSettings.fromEnvironment(environment)
+        http.lazySystemTrustRoots = true  // one process per kubelet cache miss: read only the root it needs
         self.transport = try AWSHTTPTransport(
-            settings: AWSHTTPSettings.fromEnvironment(environment), retryPolicy: AWSRetryPolicy.fromEnvironment(environment), logger: logger)
+            settings: http, retryPolicy: AWSRetryPolicy.fromEnvironment(environment), logger: logger)
         self.endpoints = try AWSEndpoints.fromEnvironment(environment)
         self.logger = logger
         self.now = now
