@@ -60,8 +60,14 @@ struct SettingsOptions: ParsableArguments {
     @Option(help: "Delete our secret from namespaces that stop matching: true or false. (PRUNE_UNSELECTED)")
     var pruneUnselected: String?
 
-    @Option(help: "Namespace writes in flight at once. Default 32. (CONCURRENCY)")
+    @Option(help: "Namespace writes in flight at once, at most; lowered automatically while the API server throttles. Default 32. (CONCURRENCY)")
     var concurrency: String?
+
+    @Option(help: "Client-side limit of Kubernetes API requests per second, as client-go's QPS. Default 0 (no limit). (KUBE_API_QPS)")
+    var kubeApiQps: String?
+
+    @Option(help: "Requests that may go at once under KUBE_API_QPS, as client-go's Burst. Default: the QPS rounded up. (KUBE_API_BURST)")
+    var kubeApiBurst: String?
 
     @Option(help: ArgumentHelp("Kubeconfig to use outside a pod. ($KUBECONFIG, then ~/.kube/config)", valueName: "path"))
     var kubeconfig: String?
@@ -90,6 +96,8 @@ struct SettingsOptions: ParsableArguments {
         flags[K.serviceAccounts] = serviceAccounts
         flags[K.pruneUnselected] = pruneUnselected
         flags[K.concurrency] = concurrency
+        flags[K.apiQPS] = kubeApiQps
+        flags[K.apiBurst] = kubeApiBurst
         return flags
     }
 

@@ -11,14 +11,26 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var settings: SettingsOptions
     @OptionGroup var logging: LoggingOptions
 
+    @Option(help: "How long writes the API server throttles (429, 5xx) are retried before giving up on them, e.g. 5m, 90s. Default 5m.")
+    var timeout: String?
+
     func run() async throws {
+        let deadline: Duration
+        if let timeout {
+            guard let parsed = DurationParsing.parse(timeout), parsed > .zero else {
+                throw HelperFailure("--timeout \"\(timeout)\" is not a duration like 5m, 90s or 300")
+            }
+            deadline = parsed
+        } else {
+            deadline = .seconds(300)
+        }
         let runtime = try Runtime.make(settings, logging)
         let controller = SyncController(dependencies: .init(
             kube: runtime.kube, tokens: runtime.tokens, settings: runtime.settings, status: HelperStatus(), logger: runtime.logger
         ))
         let report: SyncReport
         do {
-            report = try await controller.syncOnce()
+            report = try await controller.syncOnce(timeout: deadline)
         } catch let error as ConfigurationError {
             await runtime.shutdown()
             throw HelperFailure(error.problems.joined(separator: "\n"))

@@ -174,18 +174,42 @@ public final class KubernetesClient: Sendable {
         EncodedBody(buffer: try encode(TypedObject(object: object)))
     }
 
-    /// Server-side apply of an encoded body into `namespace`, without decoding the answer (a fan-out has
-    /// no use for the returned object, and decoding it costs more CPU than the request itself).
+    /// Server-side apply of an encoded body into `namespace`. Returns the resourceVersion the server gave
+    /// the object (so a controller recognizes the watch's echo of its own write), without decoding the rest
+    /// of the answer: a fan-out has no use for the object, and decoding it costs more CPU than the request.
+    @discardableResult
     public func apply<R: KubeResource>(
         _ body: EncodedBody<R>, namespace: String?, name: String, fieldManager: String, force: Bool = true
-    ) async throws {
+    ) async throws -> String? {
         let target = RequestTarget(R.self, verb: "apply", namespace: namespace, name: name)
         var query = [("fieldManager", fieldManager)]
         if force { query.append(("force", "true")) }
-        _ = try await send(
+        let answer = try await send(
             .PATCH, path: ResourcePath.object(R.self, namespace: namespace, name: name), query: query,
             body: body.buffer, contentType: "application/apply-patch+yaml", target: target
         )
+        return Self.resourceVersion(in: answer)
+    }
+
+    /// The first `"resourceVersion":"N"` of an object's JSON: the object's own, since the server writes
+    /// `metadata` before anything else and nothing inside `metadata` before it holds that key.
+    static func resourceVersion(in buffer: ByteBuffer) -> String? {
+        let key = Array(#""resourceVersion":""#.utf8)
+        return buffer.withUnsafeReadableBytes { bytes -> String? in
+            guard bytes.count >= key.count else { return nil }
+            var index = 0
+            outer: while index + key.count <= bytes.count {
+                for offset in 0..<key.count where bytes[index + offset] != key[offset] {
+                    index += 1
+                    continue outer
+                }
+                var end = index + key.count
+                while end < bytes.count, bytes[end] != UInt8(ascii: "\"") { end += 1 }
+                guard end < bytes.count else { return nil }
+                return String(decoding: bytes[(index + key.count)..<end], as: UTF8.self)
+            }
+            return nil
+        }
     }
 
     /// JSON merge patch (RFC 7386). Never creates: a missing object answers 404.

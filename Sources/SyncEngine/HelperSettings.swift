@@ -9,8 +9,12 @@ public struct HelperSettings: Sendable, Hashable {
     public var serviceAccounts: [String]
     /// Secrets of namespaces that stop matching are deleted only when this is true.
     public var pruneUnselected: Bool
-    /// How many namespace writes are in flight at once.
+    /// How many namespace writes are in flight at once, at most (the fan-out lowers it under throttling).
     public var concurrency: Int
+    /// Client-side rate limit of API requests per second (client-go's QPS); nil: none.
+    public var apiQPS: Double?
+    /// Requests that may go at once under the rate limit (client-go's Burst).
+    public var apiBurst: Int
     /// Problems that do not stop the cycle (duplicates, ignored values), logged once per change.
     public var warnings: [String]
 
@@ -66,12 +70,14 @@ extension HelperSettings {
         public static let serviceAccounts = "SERVICE_ACCOUNTS"
         public static let pruneUnselected = "PRUNE_UNSELECTED"
         public static let concurrency = "CONCURRENCY"
+        public static let apiQPS = "KUBE_API_QPS"
+        public static let apiBurst = "KUBE_API_BURST"
 
         /// Keys read from the config folder (`/config`).
         public static let configFolder = [
             namespaces, excludeNamespaces, namespaceSelector, secretName, regions, registryIDs, refreshInterval,
             refreshMargin, refreshFraction, resyncInterval, patchServiceAccounts, serviceAccounts, pruneUnselected,
-            concurrency,
+            concurrency, apiQPS, apiBurst,
         ]
         /// Keys read from the AWS config folder (`/config-aws`).
         public static let awsFolder = [
@@ -207,6 +213,18 @@ extension HelperSettings {
                 problems.append("\(K.concurrency) (\(values.origin(K.concurrency))): \"\(printable(text))\" is not a number from 1 to 1024")
             }
         }
+        var apiQPS: Double?
+        if let text = values.string(K.apiQPS) {
+            if let qps = Double(text), qps >= 0, qps <= 100_000 { apiQPS = qps > 0 ? qps : nil } else {
+                problems.append("\(K.apiQPS) (\(values.origin(K.apiQPS))): \"\(printable(text))\" is not a number of requests per second from 0 (no limit) to 100000")
+            }
+        }
+        var apiBurst = apiQPS.map { max(1, Int($0.rounded(.up))) } ?? 0
+        if let text = values.string(K.apiBurst) {
+            if let n = Int(text), (1...100_000).contains(n) { apiBurst = n } else {
+                problems.append("\(K.apiBurst) (\(values.origin(K.apiBurst))): \"\(printable(text))\" is not a number from 1 to 100000")
+            }
+        }
 
         if !problems.isEmpty { throw ConfigurationError(problems: problems) }
         return HelperSettings(
@@ -227,6 +245,8 @@ extension HelperSettings {
             serviceAccounts: serviceAccounts,
             pruneUnselected: prune,
             concurrency: concurrency,
+            apiQPS: apiQPS,
+            apiBurst: apiBurst,
             warnings: warnings
         )
     }

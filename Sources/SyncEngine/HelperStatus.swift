@@ -9,32 +9,39 @@ import KubeClient
 public actor HelperStatus {
     public struct Snapshot: Sendable {
         public var lastSuccess: Date?
-        public var lastAttempt: Date?
+        /// When a pass first reached every target namespace (written, current, or someone else's).
+        public var reachedEveryTarget: Date?
         public var lastError: String?
-        public var consecutiveFailures: Int
         public var login: RegistryLogin?
-        public var nextRefresh: Date?
         public var failingNamespaces: [String: String]
         public var isLeader: Bool
         public var leaderElection: Bool
-        public var lastLoopHeartbeat: ContinuousClock.Instant?
+        /// Since when the controller's worker has been busy with one batch of keys (nil: idle, waiting
+        /// for work). Liveness fails when one batch takes far too long: the loop is stuck.
+        public var busySince: ContinuousClock.Instant?
     }
 
     private var snapshot = Snapshot(
-        lastSuccess: nil, lastAttempt: nil, lastError: nil, consecutiveFailures: 0, login: nil, nextRefresh: nil,
-        failingNamespaces: [:], isLeader: false, leaderElection: false, lastLoopHeartbeat: nil
+        lastSuccess: nil, reachedEveryTarget: nil, lastError: nil, login: nil, failingNamespaces: [:], isLeader: false, leaderElection: false, busySince: nil
     )
 
     public init() {}
 
     public var current: Snapshot { snapshot }
 
-    /// Ready once a sync succeeded and no managed token has expired; a standby replica (not leading) is ready
-    /// as long as it is alive, since it has nothing to serve until it leads.
+    /// Not ready until a pass has reached every target namespace; from then on ready through transient
+    /// outages (of the API server or of AWS) until the token it wrote expires. A standby replica (not
+    /// leading) is ready as long as it is alive, since it has nothing to serve until it leads.
     public func readiness(now: Date = Date()) -> (ready: Bool, reason: String) {
         if snapshot.leaderElection && !snapshot.isLeader { return (true, "standby: another replica leads") }
         guard snapshot.lastSuccess != nil, let login = snapshot.login else {
             return (false, snapshot.lastError.map { "no successful sync yet: \($0)" } ?? "no successful sync yet")
+        }
+        guard snapshot.reachedEveryTarget != nil else {
+            let failing = snapshot.failingNamespaces.sorted { $0.key < $1.key }
+            let shown = failing.prefix(3).map { "\($0.key): \($0.value)" }.joined(separator: "; ")
+            let more = failing.count > 3 ? " (and \(failing.count - 3) more)" : ""
+            return (false, "no pass has reached every target namespace yet: \(failing.count) not written\(failing.isEmpty ? "" : ": " + shown + more)")
         }
         if login.hasExpired(at: now) {
             return (false, "a managed token expired at \(login.earliestExpiry.map { KubeTime.time($0) } ?? "?") and refreshing has failed since: \(snapshot.lastError ?? "unknown error")")
@@ -42,29 +49,34 @@ public actor HelperStatus {
         return (true, "ok")
     }
 
-    func recordAttempt(at date: Date) { snapshot.lastAttempt = date }
-
-    func recordSuccess(login: RegistryLogin, at date: Date, failing: [String: String]) {
+    func recordSuccess(login: RegistryLogin, at date: Date, failing: [String: String], complete: Bool) {
         snapshot.lastSuccess = date
+        if complete, snapshot.reachedEveryTarget == nil { snapshot.reachedEveryTarget = date }
         snapshot.login = login
         snapshot.lastError = nil
-        snapshot.consecutiveFailures = 0
         snapshot.failingNamespaces = failing
     }
 
     func recordFailure(_ message: String) {
         snapshot.lastError = message
-        snapshot.consecutiveFailures += 1
     }
 
     func recordNamespaceFailures(_ failing: [String: String]) { snapshot.failingNamespaces = failing }
-
-    func recordNextRefresh(_ date: Date?) { snapshot.nextRefresh = date }
 
     public func setLeadership(enabled: Bool, leading: Bool) {
         snapshot.leaderElection = enabled
         snapshot.isLeader = leading
     }
 
-    func heartbeat() { snapshot.lastLoopHeartbeat = .now }
+    func workStarted() { snapshot.busySince = .now }
+
+    func workFinished() { snapshot.busySince = nil }
+
+    /// Alive unless the worker has been stuck on one batch for longer than `limit`.
+    public func liveness(limit: Duration, now: ContinuousClock.Instant = .now) -> (alive: Bool, reason: String) {
+        if let busySince = snapshot.busySince, busySince.duration(to: now) > limit {
+            return (false, "sync loop stuck: one batch of work has run for \(busySince.duration(to: now).humanReadable)")
+        }
+        return (true, "ok")
+    }
 }

@@ -1,5 +1,6 @@
-/// A Kubernetes label selector in its string form (`a=b,c!=d,e in (x,y),f notin (z),g,!h`), parsed once so
-/// namespace watch events can be matched locally with the same meaning the API server gives it.
+/// A Kubernetes label selector in its string form (`a=b,c!=d,e in (x,y),f notin (z),g,!h,n>3,m<7`), parsed
+/// once so namespace watch events can be matched locally with the same meaning the API server gives it
+/// (k8s.io/apimachinery/pkg/labels/selector.go; SyncEngineTests checks the matches against a real server).
 public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
     public enum Requirement: Sendable, Hashable {
         case equals(String, String)
@@ -8,6 +9,10 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
         case notIn(String, Set<String>)
         case exists(String)
         case notExists(String)
+        /// `key>N`: the label exists, is an integer, and is greater than N.
+        case greaterThan(String, Int64)
+        /// `key<N`: the label exists, is an integer, and is less than N.
+        case lessThan(String, Int64)
     }
 
     public let requirements: [Requirement]
@@ -40,6 +45,8 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
             case let .notIn(key, values): !(labels[key].map(values.contains) ?? false)
             case let .exists(key): labels[key] != nil
             case let .notExists(key): labels[key] == nil
+            case let .greaterThan(key, bound): labels[key].flatMap { Int64($0) }.map { $0 > bound } ?? false
+            case let .lessThan(key, bound): labels[key].flatMap { Int64($0) }.map { $0 < bound } ?? false
             }
         }
     }
@@ -66,7 +73,7 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
     private static func parseClause(_ clause: String, in whole: String) throws(ParseError) -> Requirement {
         func bad() -> ParseError {
             // printable: a selector file with a line break must still give a one-line message.
-            ParseError(description: "cannot parse \"\(printable(clause))\" in label selector \"\(printable(whole))\": use key=value, key!=value, key in (a,b), key notin (a,b), key or !key")
+            ParseError(description: "cannot parse \"\(printable(clause))\" in label selector \"\(printable(whole))\": use key=value, key!=value, key in (a,b), key notin (a,b), key, !key, key>N or key<N")
         }
         if clause.hasPrefix("!") {
             let key = String(clause.dropFirst()).trimmingASCIIWhitespace()
@@ -84,6 +91,15 @@ public struct LabelSelector: Sendable, Hashable, CustomStringConvertible {
             let value = String(clause[range.upperBound...]).trimmingASCIIWhitespace()
             guard isValidKey(key), isValidValue(value) else { throw bad() }
             return .equals(key, value)
+        }
+        for (symbol, greater) in [(">", true), ("<", false)] {
+            if let range = clause.firstRange(of: symbol) {
+                let key = String(clause[..<range.lowerBound]).trimmingASCIIWhitespace()
+                let value = String(clause[range.upperBound...]).trimmingASCIIWhitespace()
+                // The API server: "for 'Gt', 'Lt' operators, the value must be an integer".
+                guard isValidKey(key), let bound = Int64(value) else { throw bad() }
+                return greater ? .greaterThan(key, bound) : .lessThan(key, bound)
+            }
         }
         for (word, negated) in [(" notin ", true), (" in ", false)] {
             if let range = clause.firstRange(of: word) {

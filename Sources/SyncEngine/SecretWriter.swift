@@ -1,10 +1,9 @@
 import KubeClient
 import Logging
 
-/// Writes the desired secret into namespaces: one server-side apply per namespace that needs it (which
-/// creates or updates in one call and works under the original ClusterRole), fanned out with bounded
-/// concurrency. Namespaces whose secret already matches are skipped, so a resync of a fresh cluster sends
-/// no write at all.
+/// The executor's write: one server-side apply per namespace (which creates or updates in one call and
+/// works under the original ClusterRole), fanned out with bounded concurrency. Which namespaces need it
+/// is decided before, by `Reconcile.plan`.
 public struct SecretWriter: Sendable {
     public let client: KubernetesClient
     public let logger: Logger
@@ -14,71 +13,133 @@ public struct SecretWriter: Sendable {
         self.logger = logger
     }
 
-    /// - Parameter observed: what is known to be in each namespace now (from the watch cache or a list);
-    ///   a namespace missing from it is written without looking first.
-    public func write(
-        _ desired: DesiredSecret,
-        to namespaces: [String],
-        observed: [String: ObservedSecret],
-        concurrency: Int
-    ) async -> [String: NamespaceOutcome] {
-        var outcomes: [String: NamespaceOutcome] = [:]
-        var pending: [String] = []
-        for namespace in namespaces {
-            if let existing = observed[namespace] {
-                if !DesiredSecret.mayAdopt(existing) {
-                    outcomes[namespace] = .foreign(type: existing.type ?? "Opaque")
-                    continue
-                }
-                if desired.isSatisfied(by: existing) {
-                    outcomes[namespace] = .unchanged
-                    continue
-                }
-            }
-            pending.append(namespace)
+    /// The result of one namespace's write.
+    public struct Result: Sendable {
+        public var outcome: NamespaceOutcome
+        /// What to do with the namespace's key (after a failure).
+        public var action: RequeueAction = .wait
+        /// The resourceVersion the server answered a successful apply with.
+        public var resourceVersion: String?
+        /// The error of a failed write, for the pacing to read.
+        public var error: (any Error)?
+    }
+
+    /// How a fan-out paces and retries.
+    public struct Pacing: Sendable {
+        public var governor: WriteGovernor
+        public var time: any TimeSource
+        /// Throttled writes (429, 5xx) are retried inline until this instant of `time`; later ones fail
+        /// and are left to the caller (a requeue, or `sync`'s exit code).
+        public var deadline: Duration
+        /// Checked before every request: a shutting-down process starts no new write.
+        public var shouldStop: @Sendable () async -> Bool
+
+        public init(governor: WriteGovernor, time: any TimeSource, deadline: Duration, shouldStop: @escaping @Sendable () async -> Bool = { false }) {
+            self.governor = governor
+            self.time = time
+            self.deadline = deadline
+            self.shouldStop = shouldStop
         }
-        guard !pending.isEmpty else { return outcomes }
-        // One encoding for every namespace: the body leaves the namespace out, the URL names it.
+    }
+
+    /// Applies the desired secret in every namespace given (the reconcile already decided they need it),
+    /// paced by the governor. The body is encoded once: it leaves the namespace out, the URL names it.
+    public func apply(_ desired: DesiredSecret, to namespaces: [String], pacing: Pacing) async -> [String: Result] {
+        var results: [String: Result] = [:]
+        guard !namespaces.isEmpty else { return results }
         let body: EncodedBody<Secret>
         do {
             body = try client.encodedBody(desired.secret(in: nil))
         } catch {
-            for namespace in pending { outcomes[namespace] = .failed(reason: "cannot encode the secret: \(error)", retryable: false) }
-            return outcomes
+            for namespace in namespaces {
+                results[namespace] = Result(outcome: .failed(reason: "cannot encode the secret: \(error)", retryable: false))
+            }
+            return results
         }
-
-        await withTaskGroup(of: (String, NamespaceOutcome).self) { group in
-            var next = pending.makeIterator()
+        let workers = pacing.governor.maximum
+        await withTaskGroup(of: (String, Result).self) { group in
+            var next = namespaces.makeIterator()
             func startNext() -> Bool {
                 guard let namespace = next.next() else { return false }
-                group.addTask { (namespace, await self.apply(body, name: desired.name, in: namespace)) }
+                group.addTask { (namespace, await self.applyPaced(body, name: desired.name, in: namespace, pacing: pacing)) }
                 return true
             }
-            for _ in 0..<max(1, concurrency) where !startNext() { break }
-            while let (namespace, outcome) = await group.next() {
-                outcomes[namespace] = outcome
+            for _ in 0..<workers where !startNext() { break }
+            while let (namespace, result) = await group.next() {
+                results[namespace] = result
                 _ = startNext()
             }
         }
-        return outcomes
+        return results
+    }
+
+    /// One namespace: waits for the governor, applies, and retries throttling and server errors inline
+    /// until the deadline, so a busy server is written at the rate it grants instead of failing.
+    func applyPaced(_ body: EncodedBody<Secret>, name: String, in namespace: String, pacing: Pacing) async -> Result {
+        var serverErrors = 0
+        while true {
+            if await pacing.shouldStop() {
+                return Result(outcome: .failed(reason: "not written: the helper is shutting down", retryable: true), action: .backoff(atLeast: .zero))
+            }
+            do {
+                try await pacing.governor.acquire()
+            } catch {
+                return Result(outcome: .failed(reason: "not written: the helper is shutting down", retryable: true), action: .backoff(atLeast: .zero))
+            }
+            let started = pacing.time.now
+            let result = await apply(body, name: name, in: namespace)
+            let throttle = Self.throttling(result)
+            switch throttle {
+            case .none:
+                await pacing.governor.release(result.outcome == .written ? .completed(latency: pacing.time.now - started) : .failed)
+                return result
+            case .throttled(let retryAfter):
+                await pacing.governor.release(.throttled(retryAfter: retryAfter))
+                // The governor holds every request until Retry-After passes; without one, a short pause.
+                let wait = retryAfter ?? .milliseconds(250)
+                guard pacing.time.now + wait < pacing.deadline else { return result }
+                if retryAfter == nil { try? await pacing.time.sleep(until: pacing.time.now + wait) }
+            case .serverError:
+                await pacing.governor.release(.failed)
+                serverErrors += 1
+                let wait = ExponentialBackoffPolicy(initial: .milliseconds(500), maximum: .seconds(10)).delay(afterFailures: serverErrors)
+                guard pacing.time.now + wait < pacing.deadline else { return result }
+                try? await pacing.time.sleep(until: pacing.time.now + wait)
+            }
+        }
+    }
+
+    enum Throttling: Equatable {
+        case none
+        /// 429, or a 5xx that says when to come back: the server is shedding load.
+        case throttled(retryAfter: Duration?)
+        /// Any other 5xx: retried with a backoff.
+        case serverError
+    }
+
+    static func throttling(_ result: Result) -> Throttling {
+        guard let error = result.error as? KubeAPIError else { return .none }
+        if error.isTooManyRequests || ((500...599).contains(error.statusCode) && error.retryAfter != nil) {
+            return .throttled(retryAfter: error.retryAfter)
+        }
+        if (500...599).contains(error.statusCode) { return .serverError }
+        return .none
     }
 
     /// One apply; never throws, so one namespace failing never stops the others.
-    func apply(_ body: EncodedBody<Secret>, name: String, in namespace: String) async -> NamespaceOutcome {
+    func apply(_ body: EncodedBody<Secret>, name: String, in namespace: String) async -> Result {
         do {
-            try await client.apply(body, namespace: namespace, name: name, fieldManager: DesiredSecret.fieldManager, force: true)
-            return .written
-        } catch let error as KubeAPIError {
-            // A secret of our name with another type: `type` is immutable, so the server refuses (422).
-            if error.statusCode == 422 || error.reason == "Invalid" {
-                if let existing = try? await client.get(Secret.self, namespace: namespace, name: name),
-                   !DesiredSecret.mayAdopt(existing) {
-                    return .foreign(type: existing.type ?? "Opaque")
-                }
-            }
-            return .failed(reason: Self.explain(error, namespace: namespace, secretName: name), retryable: error.isRetryable || error.isNotFound)
+            let version = try await client.apply(body, namespace: namespace, name: name, fieldManager: DesiredSecret.fieldManager, force: true)
+            return Result(outcome: .written, resourceVersion: version)
         } catch {
-            return .failed(reason: "\(error)", retryable: true)
+            // A secret of our name with another type appeared since the watch last spoke: `type` is
+            // immutable, so the server refuses (422). Look once, to report it as someone else's.
+            if let error = error as? KubeAPIError, error.statusCode == 422,
+               let existing = try? await client.get(Secret.self, namespace: namespace, name: name), !DesiredSecret.mayAdopt(existing) {
+                return Result(outcome: .foreign(type: existing.type ?? "Opaque"))
+            }
+            let (outcome, action) = ErrorPolicy.namespaceFailure(error, namespace: namespace, secretName: name)
+            return Result(outcome: outcome, action: action, error: error)
         }
     }
 

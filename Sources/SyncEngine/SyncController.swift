@@ -7,13 +7,19 @@ import KubeClient
 import Logging
 import ServiceLifecycle
 
-/// The reconcile loop. Keeps every target namespace holding a fresh pull secret:
-/// - a full cycle re-reads the settings, fetches tokens when due (one AWS call per region), and writes the
-///   secret wherever it is missing or stale;
-/// - watches on the managed secrets (and on namespaces, when patterns or a selector pick them) queue single
-///   namespaces for repair the moment something changes;
-/// - a one-second tick notices config-folder swaps, due refreshes, resyncs and per-namespace retries.
-/// Work is coalesced: while a pass runs, further triggers collapse into one set of pending namespaces.
+/// Keeps every target namespace holding a fresh pull secret, in the shape of kube-runtime's controller:
+///
+/// - **Reflectors** feed stores of projections: our secret in each namespace (type, ownership, content
+///   digest) and, when patterns or a selector choose the namespaces, each namespace's labels. The stores
+///   are the only observed state; the first pass reads their initial lists.
+/// - **One work queue** of keys (`all`, a namespace, `refresh`) with client-go's semantics. Every deadline
+///   is a delayed key: the token refresh, the resync, each namespace's retry. No polling tick.
+/// - **A pure decision** per namespace (`Reconcile.plan`) and a thin executor (`SecretWriter`, prune,
+///   `ServiceAccountPatcher`); typed errors go through `ErrorPolicy` to a requeue action.
+/// - **`TokenRefresher`** owns the login, its schedule and its backoff.
+///
+/// The only polling left is of the config folders' fingerprint (Kubernetes swaps mounted files without
+/// telling anyone), every `tickInterval`.
 public actor SyncController {
     public struct Dependencies: Sendable {
         public var kube: KubernetesClient
@@ -23,10 +29,12 @@ public actor SyncController {
         public var metrics: HelperMetrics
         public var events: EventRecorder?
         public var logger: Logger
+        public var time: any TimeSource
 
         public init(
             kube: KubernetesClient, tokens: any RegistryTokenSource, settings: any SettingsSource,
-            status: HelperStatus, metrics: HelperMetrics = HelperMetrics(), events: EventRecorder? = nil, logger: Logger
+            status: HelperStatus, metrics: HelperMetrics = HelperMetrics(), events: EventRecorder? = nil, logger: Logger,
+            time: any TimeSource = SystemTime()
         ) {
             self.kube = kube
             self.tokens = tokens
@@ -35,150 +43,171 @@ public actor SyncController {
             self.metrics = metrics
             self.events = events
             self.logger = logger
+            self.time = time
+        }
+    }
+
+    /// A unit of work.
+    public enum WorkKey: Hashable, Sendable, CustomStringConvertible {
+        /// Re-read the settings and reconcile every namespace.
+        case all
+        /// Reconcile one namespace.
+        case namespace(String)
+        /// Fetch the registry login.
+        case refresh
+
+        public var description: String {
+            switch self {
+            case .all: "all"
+            case .namespace(let name): "namespace \(name)"
+            case .refresh: "refresh"
+            }
         }
     }
 
     let deps: Dependencies
     var logger: Logger { deps.logger }
-    let clock = ContinuousClock()
-    let tokenBackoff = ExponentialBackoff(initial: .seconds(2), maximum: .seconds(300))
-    let namespaceBackoff = ExponentialBackoff(initial: .seconds(1), maximum: .seconds(120))
-    /// How often the loop looks at the clock and the config folders.
+    /// How often the config folders' fingerprint is compared.
     let tickInterval: Duration
+    let queue: WorkQueue<WorkKey>
+    let refresher: TokenRefresher
+    /// Our secret in each namespace, keyed by namespace.
+    let secrets = Store<ObservedSecret>()
+    /// Each namespace's labels, keyed by name (only while patterns or a selector choose namespaces); nil
+    /// for a namespace being deleted.
+    let namespaces = Store<[String: String]?>()
+    /// How long the first pass waits for the stores' initial lists before writing without them.
+    let settleTimeout: Duration = .seconds(30)
+    /// After this many short looks for a missing ServiceAccount (about two minutes), the resync takes over.
+    static let serviceAccountLooks = 8
 
-    // Settings and tokens.
     var settings: HelperSettings?
-    var lastConfigError: String?
-    var desired: DesiredSecret?
     var fingerprint: String?
-    var tokensDue: ContinuousClock.Instant?
-    var tokenFailures = 0
-    var fullCycleDue: ContinuousClock.Instant?
-    var resyncDue: ContinuousClock.Instant?
+    var lastConfigError: String?
+    var secretReflector: (name: String, task: Task<Void, Never>)?
+    var namespaceReflector: (selector: String?, task: Task<Void, Never>)?
+    var namespaceListProblem: String?
+    /// Namespaces whose last write failed, with the reason (for status and /readyz).
+    var namespaceFailures: [String: String] = [:]
+    /// A refresh is failing: one Warning event for the stretch, a Normal one when it recovers.
     var failingRefresh = false
+    /// Paces writes to what the API server grants; rebuilt when CONCURRENCY or the rate limit change.
+    var governor: (key: GovernorKey, governor: WriteGovernor)?
+    /// Set by graceful shutdown: no new write starts.
+    var stopping = false
+    /// The worker, cancelled if it has not finished within `shutdownGrace` of a graceful shutdown.
+    var worker: Task<Void, Never>?
+    /// How long writes in flight may finish after SIGTERM before they are abandoned (never half-applied:
+    /// one apply is atomic on the server).
+    let shutdownGrace: Duration = .seconds(3)
+    /// How long a pass of `run` retries throttled writes inline before leaving them to the queue's retry.
+    let passDeadline: Duration = .seconds(600)
 
-    // What the watches saw.
-    var observed: [String: ObservedSecret] = [:]
-    /// How many changes the watch has reported per namespace, to tell whether it spoke during a write.
-    var watchNews: [String: Int] = [:]
-    var secretWatchReady = false
-    var namespaceLabels: [String: [String: String]] = [:]
-    var namespaceWatchReady = false
-    var secretWatch: (name: String, task: Task<Void, Never>)?
-    var namespaceWatch: (selection: NamespaceSelection, task: Task<Void, Never>)?
-
-    // Pending work.
-    var pendingFull = false
-    var pendingNamespaces = Set<String>()
-    var retries: [String: (attempt: Int, due: ContinuousClock.Instant, reason: String)] = [:]
-    /// Namespaces whose ServiceAccounts to patch do not exist yet: looked at again shortly (not a failure).
-    var accountWaits: [String: (attempt: Int, due: ContinuousClock.Instant)] = [:]
-    /// A new namespace's `default` ServiceAccount appears within a second or two; after this many short
-    /// waits (about two minutes in all) the resync takes over.
-    let accountWaitAttempts = 8
-    let accountWaitBackoff = ExponentialBackoff(initial: .seconds(1), maximum: .seconds(30))
-    var wake: AsyncStream<Void>.Continuation?
+    struct GovernorKey: Hashable {
+        var concurrency: Int
+        var qps: Double?
+        var burst: Int
+    }
 
     public init(dependencies: Dependencies, tickInterval: Duration = .seconds(1)) {
         self.deps = dependencies
         self.tickInterval = tickInterval
+        self.queue = WorkQueue(time: dependencies.time)
+        self.refresher = TokenRefresher(source: dependencies.tokens)
     }
 
     // MARK: - Entry points
 
-    /// One pass without watches: for `sync`, and for scripts. Throws only when nothing could be attempted
-    /// (bad settings, no tokens); per-namespace problems are in the report.
-    public func syncOnce() async throws -> SyncReport {
+    /// One pass, for `sync` and scripts: settings, one login, the stores' initial lists, every write.
+    /// Throws only when nothing could be attempted (bad settings, no login); per-namespace problems are
+    /// in the report.
+    /// - Parameter timeout: how long throttled writes (429, 5xx) are retried before `sync` gives up on them.
+    public func syncOnce(timeout: Duration = .seconds(300)) async throws -> SyncReport {
         let settings = try deps.settings.load()
         self.settings = settings
-        let login = try await fetchLogin(settings)
-        let desired = DesiredSecret(name: settings.secretName, login: login)
-        self.desired = desired
-        await listObservedSecrets(settings)
-        let report = await writeAll(settings: settings, desired: desired)
-        await recordOutcome(report, settings: settings)
+        let login = try await fetchOnce(settings)
+        startReflectors(settings)
+        defer { stopReflectors() }
+        await settle(settings)
+        let report = await reconcileAll(
+            settings: settings, desired: DesiredSecret(name: settings.secretName, login: login), deadline: deps.time.now + timeout)
+        await recordOutcome(report)
         return report
     }
 
-    /// Runs until cancelled or until graceful shutdown, which lets the pass in flight finish.
+    /// Runs until cancelled or until graceful shutdown, which lets the work in flight finish.
     public func run() async {
-        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
-        wake = continuation
-        pendingFull = true
-        continuation.yield()
+        await queue.add(.all)
+        let worker = Task { await self.work() }
+        self.worker = worker
+        let poller = Task { await self.pollConfiguration() }
         await withGracefulShutdownHandler {
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.tickLoop() }
-                for await _ in stream {
-                    await self.drain()
-                }
-                group.cancelAll()
+            await withTaskCancellationHandler {
+                await worker.value
+            } onCancel: {
+                worker.cancel()
+                Task { await self.queue.shutDown() }
             }
         } onGracefulShutdown: {
-            continuation.finish()
+            Task { await self.beginShutdown() }
         }
-        secretWatch?.task.cancel()
-        namespaceWatch?.task.cancel()
+        poller.cancel()
+        stopReflectors()
         logger.info("sync loop stopped")
     }
 
-    // MARK: - Scheduling
-
-    func enqueueFull() {
-        pendingFull = true
-        wake?.yield()
+    /// SIGTERM: start no new work and no new write; writes in flight get `shutdownGrace` to finish, then
+    /// the worker is cancelled (its requests abandoned), so the process exits within seconds whatever the
+    /// API server is doing.
+    private func beginShutdown() async {
+        stopping = true
+        await queue.shutDown()
+        let worker = self.worker
+        let grace = shutdownGrace
+        Task {
+            try? await Task.sleep(for: grace)
+            worker?.cancel()
+        }
     }
 
-    func enqueue(_ namespace: String) {
-        pendingNamespaces.insert(namespace)
-        wake?.yield()
+    // MARK: - The worker
+
+    private func work() async {
+        while true {
+            let batch = await queue.next(limit: max(1, settings?.concurrency ?? 32))
+            if batch.isEmpty { return }
+            await deps.status.workStarted()
+            // Whole-cluster keys first, alone; then the namespaces of the batch together.
+            for key in batch where key == .refresh { await refreshLogin(enqueueAll: !batch.contains(.all)) }
+            for key in batch where key == .all { await fullPass() }
+            let names = batch.compactMap { key -> String? in
+                if case .namespace(let name) = key { return name }
+                return nil
+            }
+            if !names.isEmpty { await reconcile(names) }
+            for key in batch { await queue.done(key) }
+            await deps.status.workFinished()
+        }
     }
 
-    private func tickLoop() async {
+    /// Kubernetes replaces mounted config files by swapping a symlink: no event reaches the process, so the
+    /// folders' fingerprint is compared every `tickInterval`.
+    private func pollConfiguration() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: tickInterval)
-            tick()
-        }
-    }
-
-    /// Turns deadlines and config changes into work.
-    func tick() {
-        let now = clock.now
-        Task { await deps.status.heartbeat() }
-        let print = deps.settings.fingerprint()
-        if let fingerprint, print != fingerprint {
-            logger.info("configuration changed on disk; re-reading it")
-            enqueueFull()
-        }
-        if let due = fullCycleDue, now >= due { fullCycleDue = nil; enqueueFull() }
-        if let due = tokensDue, now >= due { tokensDue = nil; enqueueFull() }
-        if let due = resyncDue, now >= due { resyncDue = nil; enqueueFull() }
-        for (namespace, retry) in retries where now >= retry.due {
-            enqueue(namespace)
-        }
-        for (namespace, wait) in accountWaits where now >= wait.due {
-            accountWaits[namespace]?.due = now.advanced(by: .seconds(3600))
-            enqueue(namespace)
-        }
-    }
-
-    private func drain() async {
-        while pendingFull || !pendingNamespaces.isEmpty {
-            if pendingFull {
-                pendingFull = false
-                pendingNamespaces.removeAll()
-                await fullCycle()
-            } else {
-                let batch = pendingNamespaces
-                pendingNamespaces.removeAll()
-                await reconcile(batch)
+            do { try await Task.sleep(for: tickInterval) } catch { return }
+            let print = deps.settings.fingerprint()
+            if let fingerprint, print != fingerprint {
+                self.fingerprint = print
+                logger.info("configuration changed on disk; re-reading it")
+                await queue.add(.all)
             }
         }
     }
 
-    // MARK: - Full cycle
+    // MARK: - Keys
 
-    func fullCycle() async {
+    /// `all`: re-read the settings, fetch a login when there is none for them, reconcile every namespace.
+    func fullPass() async {
         fingerprint = deps.settings.fingerprint()
         let settings: HelperSettings
         do {
@@ -189,226 +218,249 @@ public actor SyncController {
                 for problem in error.problems { logger.error("configuration: \(problem)") }
                 lastConfigError = message
             }
-            await failed(message, retryAfterAttempt: true)
+            await refreshFailed(message)
+            // The fingerprint poll re-reads at once when the files change; this retry is for everything else.
+            await queue.requeueRateLimited(.all)
             return
         }
+        await queue.forget(.all)
         if lastConfigError != nil { logger.info("configuration is valid again") }
         lastConfigError = nil
         if settings.warnings != self.settings?.warnings {
             for warning in settings.warnings { logger.warning("configuration: \(warning)") }
         }
-        let previous = self.settings
         self.settings = settings
-        ensureWatches(settings)
+        startReflectors(settings)
 
-        // Tokens: on first run, when due, or when anything about the AWS side changed.
-        let identityChanged = previous.map { $0.aws != settings.aws } ?? true
-        if desired == nil || identityChanged || desired?.name != settings.secretName || tokensDue == nil {
-            do {
-                let login = try await fetchLogin(settings)
-                desired = DesiredSecret(name: settings.secretName, login: login)
-                tokenFailures = 0
-                let delay = settings.refresh.delay(fetchedAt: login.fetchedAt, expiries: login.credentials.map(\.expiresAt))
-                tokensDue = clock.now.advanced(by: delay)
-                await deps.status.recordNextRefresh(Date().addingTimeInterval(delay.seconds))
-            } catch {
-                tokenFailures += 1
-                // The retry must fetch again, whatever made this cycle fetch (a key rotation, not only the due time).
-                tokensDue = nil
-                await failed("\(error)", retryAfterAttempt: true)
-                // An older login that has not expired still gets written where it is missing. The refresh
-                // itself failed, so this pass is not reported as a success: status, /readyz, the
-                // last-success metric and the Events keep saying so until a fetch succeeds.
-                guard let desired, desired.name == settings.secretName, !desired.login.hasExpired(at: Date()) else { return }
-                if !secretWatchReady { await listObservedSecrets(settings) }
-                _ = await writeAll(settings: settings, desired: desired)
-                return
-            }
+        if await refresher.needsFetch(for: settings.aws) {
+            await refreshLogin(enqueueAll: false)
         }
-        guard let desired else { return }
-        if !secretWatchReady { await listObservedSecrets(settings) }
-        let report = await writeAll(settings: settings, desired: desired)
-        resyncDue = clock.now.advanced(by: settings.refresh.resync)
-        await recordOutcome(report, settings: settings)
+        guard let login = await refresher.usableLogin() else { return }
+        await settle(settings)
+        let report = await reconcileAll(
+            settings: settings, desired: DesiredSecret(name: settings.secretName, login: login), deadline: deps.time.now + passDeadline)
+        await queue.add(.all, after: settings.refresh.resync)
+        // A pass with an older login after a failed refresh is not a success: status, /readyz, the
+        // last-success metric and the Events keep saying so until a fetch succeeds.
+        if await refresher.failures == 0 { await recordOutcome(report) }
     }
 
-    /// Fetches tokens, with the metrics and one log line it deserves.
-    func fetchLogin(_ settings: HelperSettings) async throws -> RegistryLogin {
-        let started = clock.now
-        do {
-            let login = try await deps.tokens.fetchLogin(for: settings.aws)
-            deps.metrics.tokensFetched(login, regions: settings.aws.regions.count, duration: started.duration(to: clock.now))
+    /// `refresh`: fetch the login, schedule the next refresh. Returns whether it succeeded.
+    @discardableResult
+    func refreshLogin(enqueueAll: Bool) async -> Bool {
+        guard let settings else {
+            await queue.add(.all)
+            return false
+        }
+        let started = ContinuousClock.now
+        switch await refresher.refresh(access: settings.aws, policy: settings.refresh) {
+        case let .fetched(login, next):
+            deps.metrics.tokensFetched(login, regions: settings.aws.regions.count, duration: started.duration(to: .now))
             logger.debug("fetched registry tokens", metadata: ["registries": "\(login.credentials.map(\.host))"])
-            return login
+            await queue.add(.refresh, after: next)
+            if enqueueAll { await queue.add(.all) }
+            return true
+        case let .failed(error, retryIn, _):
+            deps.metrics.tokenFetchFailed()
+            await queue.add(.refresh, after: retryIn)
+            await refreshFailed("\(error)", retryIn: retryIn)
+            return false
+        }
+    }
+
+    /// Single namespaces, queued by the reflectors and by retries.
+    func reconcile(_ names: [String]) async {
+        guard let settings else { return }
+        let login = await refresher.usableLogin()
+        let desired = login.map { DesiredSecret(name: settings.secretName, login: $0) }
+        let outcomes = await execute(names, settings: settings, desired: desired, deadline: deps.time.now + passDeadline)
+        await summarizeThrottling()
+        let written = outcomes.filter { $0.value == .written }.keys.sorted()
+        if !written.isEmpty { logger.info("repaired pull secret", metadata: ["namespaces": "\(written.joined(separator: ","))"]) }
+        await deps.status.recordNamespaceFailures(namespaceFailures)
+    }
+
+    /// Every target, plus (with PRUNE_UNSELECTED) every namespace holding our secret that is not one.
+    func reconcileAll(settings: HelperSettings, desired: DesiredSecret, deadline: Duration) async -> SyncReport {
+        let targets = targetNamespaces(settings)
+        var names = targets
+        if settings.pruneUnselected {
+            let targetSet = Set(targets)
+            names += secrets.keys.filter { !targetSet.contains($0) }.sorted()
+        }
+        let outcomes = await execute(names, settings: settings, desired: desired, deadline: deadline)
+        await summarizeThrottling()
+        return SyncReport(outcomes: outcomes.filter { targets.contains($0.key) }, login: desired.login)
+    }
+
+    // MARK: - Decide, then carry out
+
+    /// Plans each namespace from the stores, then carries the plans out: applies (fanned out), prunes,
+    /// ServiceAccount patches, and a requeue action for each failure. Returns the targets' outcomes.
+    func execute(_ names: [String], settings: HelperSettings, desired: DesiredSecret?, deadline: Duration) async -> [String: NamespaceOutcome] {
+        var outcomes: [String: NamespaceOutcome] = [:]
+        var toApply: [String] = []
+        for name in names {
+            let isTarget = isTarget(name, settings)
+            switch Reconcile.plan(isTarget: isTarget, observed: secrets[name], desired: desired, pruneUnselected: settings.pruneUnselected) {
+            case .apply: toApply.append(name)
+            case .upToDate: outcomes[name] = .unchanged
+            case .leaveForeign(let type): outcomes[name] = .foreign(type: type)
+            case .waitForLogin: break
+            case .prune: await prune(name, settings: settings)
+            case .ignore:
+                await queue.cancelDelayed(.namespace(name))
+                namespaceFailures[name] = nil
+            }
+        }
+        if let desired, !toApply.isEmpty {
+            let writer = SecretWriter(client: deps.kube, logger: logger)
+            let pacing = SecretWriter.Pacing(
+                governor: governor(for: settings), time: deps.time, deadline: deadline, shouldStop: { await self.stopping })
+            for (name, result) in await writer.apply(desired, to: toApply, pacing: pacing) {
+                outcomes[name] = result.outcome
+                if result.outcome == .written {
+                    // The watch's echo of this write carries the same resourceVersion: it changes nothing.
+                    secrets.recordOwnWrite(name, desired.asObserved, resourceVersion: result.resourceVersion)
+                }
+                if case .failed = result.outcome { await requeue(.namespace(name), result.action) }
+            }
+        }
+        for (name, outcome) in outcomes {
+            deps.metrics.write(outcome, namespace: name)
+            switch outcome {
+            case .failed(let reason, _): namespaceFailures[name] = reason
+            case .written, .unchanged:
+                namespaceFailures[name] = nil
+                await patchServiceAccounts(name, settings: settings, outcomes: &outcomes)
+            case .foreign:
+                namespaceFailures[name] = nil
+                await queue.forget(.namespace(name))
+            }
+        }
+        return outcomes
+    }
+
+    /// The governor for the current CONCURRENCY and rate limit (kept across passes: what it learned of the
+    /// server's capacity carries over).
+    func governor(for settings: HelperSettings) -> WriteGovernor {
+        let key = GovernorKey(concurrency: settings.concurrency, qps: settings.apiQPS, burst: settings.apiBurst)
+        if let governor, governor.key == key { return governor.governor }
+        let made = WriteGovernor(concurrency: key.concurrency, qps: key.qps, burst: key.burst, time: deps.time)
+        governor = (key, made)
+        return made
+    }
+
+    /// One line per pass when the API server throttled it, not one per namespace; and the metric.
+    private func summarizeThrottling() async {
+        guard let governor = governor?.governor else { return }
+        let statistics = await governor.takeStatistics()
+        guard statistics.throttled > 0 else { return }
+        deps.metrics.apiThrottled(statistics.throttled)
+        let limit = await governor.currentLimit
+        logger.notice(
+            "the API server throttled \(statistics.throttled) writes (429 or Retry-After); waited \(statistics.waited.humanReadable) in all; writes in flight went down to \(statistics.lowestLimit), now \(limit)",
+            metadata: ["throttled": "\(statistics.throttled)"])
+    }
+
+    private func requeue(_ key: WorkKey, _ action: RequeueAction) async {
+        switch action {
+        case .wait: await queue.forget(key)
+        case .backoff(let floor): await queue.requeueRateLimited(key, atLeast: floor)
+        }
+    }
+
+    /// Adds the secret to the chosen ServiceAccounts. A missing one (the controller manager creates a new
+    /// namespace's `default` ServiceAccount a moment after the namespace, and the helper is often faster)
+    /// is looked for again shortly, a few times.
+    private func patchServiceAccounts(_ name: String, settings: HelperSettings, outcomes: inout [String: NamespaceOutcome]) async {
+        guard !settings.serviceAccounts.isEmpty else {
+            await queue.forget(.namespace(name))
+            return
+        }
+        let patcher = ServiceAccountPatcher(client: deps.kube, logger: logger)
+        let result = await patcher.ensure(secretName: settings.secretName, serviceAccounts: settings.serviceAccounts, namespace: name)
+        if let failure = result.failures.first {
+            outcomes[name] = .failed(reason: failure, retryable: true)
+            namespaceFailures[name] = failure
+            await queue.requeueRateLimited(.namespace(name))
+        } else if !result.missing.isEmpty, await queue.failureCount(.namespace(name)) < Self.serviceAccountLooks {
+            await queue.requeueRateLimited(.namespace(name))
+        } else {
+            await queue.forget(.namespace(name))
+        }
+    }
+
+    /// Deletes our secret from a namespace that is no longer a target.
+    private func prune(_ name: String, settings: HelperSettings) async {
+        do {
+            try await deps.kube.delete(Secret.self, namespace: name, name: settings.secretName)
+            secrets.recordOwnDelete(name)
+            logger.info("removed pull secret from a namespace that is no longer selected", metadata: ["namespace": "\(name)"])
+        } catch let error as KubeAPIError where error.isNotFound {
+            secrets.recordOwnDelete(name)
         } catch {
+            logger.warning("could not prune pull secret in \(name): \(error)")
+            await queue.requeueRateLimited(.namespace(name))
+        }
+    }
+
+    // MARK: - Login
+
+    /// The login for `sync`: one fetch, no schedule.
+    private func fetchOnce(_ settings: HelperSettings) async throws -> RegistryLogin {
+        let started = ContinuousClock.now
+        switch await refresher.refresh(access: settings.aws, policy: settings.refresh) {
+        case let .fetched(login, _):
+            deps.metrics.tokensFetched(login, regions: settings.aws.regions.count, duration: started.duration(to: .now))
+            return login
+        case let .failed(error, _, _):
             deps.metrics.tokenFetchFailed()
             throw error
         }
     }
 
-    /// Writes into every target namespace. Failed namespaces are retried on their own with backoff.
-    func writeAll(settings: HelperSettings, desired: DesiredSecret) async -> SyncReport {
-        let targets = await targetNamespaces(settings)
-        let writer = SecretWriter(client: deps.kube, logger: logger)
-        let newsBefore = watchNews
-        let outcomes = await writer.write(desired, to: targets, observed: observed, concurrency: settings.concurrency)
-        var report = SyncReport(outcomes: outcomes, login: desired.login)
-        await afterWrites(&report, settings: settings, desired: desired, newsBefore: newsBefore)
-        if settings.pruneUnselected { await prune(settings: settings, targets: Set(targets)) }
-        return report
-    }
-
-    /// Single namespaces queued by watches or retries.
-    func reconcile(_ namespaces: Set<String>) async {
-        guard let settings else { return }
-        let targets = namespaces.filter { isTarget($0, settings) }.sorted()
-        for namespace in namespaces where !targets.contains(namespace) {
-            retries[namespace] = nil
-            accountWaits[namespace] = nil
-            // A namespace the watch saw leave the selection: prune it now, not at the next resync.
-            if settings.pruneUnselected { await prune(namespace, settings: settings) }
-        }
-        guard let desired, !desired.login.hasExpired(at: Date()), !targets.isEmpty else { return }
-        let writer = SecretWriter(client: deps.kube, logger: logger)
-        let newsBefore = watchNews
-        let outcomes = await writer.write(desired, to: targets, observed: observed, concurrency: settings.concurrency)
-        var report = SyncReport(outcomes: outcomes, login: desired.login)
-        await afterWrites(&report, settings: settings, desired: desired, newsBefore: newsBefore)
-        let written = outcomes.filter { $0.value == .written }.keys.sorted()
-        if !written.isEmpty { logger.info("repaired pull secret", metadata: ["namespaces": "\(written.joined(separator: ","))"]) }
-        await deps.status.recordNamespaceFailures(retries.mapValues(\.reason))
-    }
-
-    /// Retry bookkeeping, ServiceAccount patching and metrics shared by full and single-namespace passes.
-    private func afterWrites(_ report: inout SyncReport, settings: HelperSettings, desired: DesiredSecret, newsBefore: [String: Int]) async {
-        let now = clock.now
-        for (namespace, outcome) in report.outcomes {
-            switch outcome {
-            case .written:
-                retries[namespace] = nil
-                // Unless the watch reported a change meanwhile (say, a deletion), what we just wrote is what
-                // the namespace holds: a repair queued from an older view (the watch's first list racing
-                // the first pass) then finds it current and writes nothing.
-                if watchNews[namespace] == newsBefore[namespace] { observed[namespace] = desired.asObserved }
-            case .unchanged, .foreign:
-                retries[namespace] = nil
-            case let .failed(reason, _):
-                let attempt = (retries[namespace]?.attempt ?? 0) + 1
-                retries[namespace] = (attempt, now.advanced(by: namespaceBackoff.delay(afterFailures: attempt)), reason)
-            }
-            deps.metrics.write(outcome, namespace: namespace)
-        }
-        guard !settings.serviceAccounts.isEmpty else { return }
-        let patcher = ServiceAccountPatcher(client: deps.kube, logger: logger)
-        for namespace in report.succeeded {
-            let outcome = await patcher.ensure(secretName: settings.secretName, serviceAccounts: settings.serviceAccounts, namespace: namespace)
-            let attempt = (accountWaits[namespace]?.attempt ?? 0) + 1
-            if outcome.missing.isEmpty || attempt > accountWaitAttempts {
-                accountWaits[namespace] = nil
-            } else {
-                accountWaits[namespace] = (attempt, now.advanced(by: accountWaitBackoff.delay(afterFailures: attempt)))
-            }
-            if let first = outcome.failures.first {
-                report.outcomes[namespace] = .failed(reason: first, retryable: true)
-                let attempt = (retries[namespace]?.attempt ?? 0) + 1
-                retries[namespace] = (attempt, now.advanced(by: namespaceBackoff.delay(afterFailures: attempt)), first)
-            }
-        }
-    }
-
-    private func recordOutcome(_ report: SyncReport, settings: HelperSettings) async {
-        let now = Date()
-        if let login = report.login {
-            await deps.status.recordSuccess(login: login, at: now, failing: retries.mapValues(\.reason))
-        }
-        deps.metrics.syncSucceeded(at: now, namespaces: report.succeeded.count)
-        if failingRefresh {
-            failingRefresh = false
-            await deps.events?.record(reason: "RefreshRecovered", message: "registry credentials refreshed again in \(report.succeeded.count) namespaces", warning: false)
-        }
-        let next = tokensDue.map { Date().addingTimeInterval(clock.now.duration(to: $0).seconds) }
-        var metadata: Logger.Metadata = [
-            "namespaces_ok": "\(report.succeeded.count)",
-            "namespaces_failed": "\(report.failed.count)",
-            "written": "\(report.written)",
-            "unchanged": "\(report.unchanged)",
-        ]
-        if let next { metadata["next_refresh"] = "\(KubeTime.time(next))" }
-        if let expiry = report.login?.earliestExpiry { metadata["token_expires"] = "\(KubeTime.time(expiry))" }
-        if report.allSucceeded {
-            logger.info("sync complete", metadata: metadata)
-        } else {
-            logger.warning("sync complete with failures: \(report.problemLines.joined(separator: "; "))", metadata: metadata)
-        }
-    }
-
-    /// A refresh that could not happen: nothing is written, the old secrets stay, and a retry is scheduled.
-    private func failed(_ message: String, retryAfterAttempt: Bool) async {
+    /// A refresh that could not happen (AWS, or invalid settings): nothing is written with it, the old
+    /// secrets stay, and a retry is scheduled.
+    private func refreshFailed(_ message: String, retryIn: Duration? = nil) async {
         deps.metrics.refreshFailed()
         await deps.status.recordFailure(message)
-        let attempt = max(tokenFailures, 1)
-        let delay = tokenBackoff.delay(afterFailures: attempt)
-        fullCycleDue = clock.now.advanced(by: delay)
-        logger.error("refresh failed, existing secrets left untouched; retrying in \(delay.humanReadable): \(message)")
+        let when = retryIn.map { "; retrying in \($0.humanReadable)" } ?? ""
+        logger.error("refresh failed, existing secrets left untouched\(when): \(message)")
         if !failingRefresh {
             failingRefresh = true
             await deps.events?.record(reason: "RefreshFailed", message: message, warning: true)
         }
     }
 
-    // MARK: - Targets
-
-    func isTarget(_ namespace: String, _ settings: HelperSettings) -> Bool {
-        if settings.namespaces.isExplicitList { return settings.namespaces.explicitNames.contains(namespace) }
-        guard let labels = namespaceLabels[namespace] else { return false }
-        return settings.namespaces.selects(name: namespace, labels: labels)
-    }
-
-    func targetNamespaces(_ settings: HelperSettings) async -> [String] {
-        if settings.namespaces.isExplicitList { return settings.namespaces.explicitNames }
-        if !namespaceWatchReady {
-            do {
-                let list = try await deps.kube.list(Namespace.self, namespace: nil, labelSelector: settings.namespaces.labelSelector?.description)
-                namespaceLabels = Dictionary(list.items.compactMap { ns in ns.metadata.name.map { ($0, ns.metadata.labels ?? [:]) } }) { a, _ in a }
-            } catch {
-                logger.error("cannot list namespaces to match NAMESPACES patterns or NAMESPACE_SELECTOR: \(error). Add to the ClusterRole: {apiGroups: [\"\"], resources: [\"namespaces\"], verbs: [\"list\", \"watch\"]}")
-                return settings.namespaces.explicitNames
+    private func recordOutcome(_ report: SyncReport) async {
+        let now = Date()
+        if let login = report.login {
+            let complete = report.outcomes.values.allSatisfy { outcome in
+                if case .failed = outcome { return false }
+                return true
             }
+            await deps.status.recordSuccess(login: login, at: now, failing: namespaceFailures, complete: complete)
         }
-        return namespaceLabels.keys.filter { settings.namespaces.selects(name: $0, labels: namespaceLabels[$0] ?? [:]) }.sorted()
-    }
-
-    /// Without a running secret watch, one list (allowed by the original role through the name field
-    /// selector) tells which namespaces already hold a current secret, so they are not written again.
-    private func listObservedSecrets(_ settings: HelperSettings) async {
-        do {
-            let list = try await deps.kube.list(Secret.self, namespace: nil, fieldSelector: "metadata.name=\(settings.secretName)")
-            observed = Dictionary(list.items.compactMap { s in s.metadata.namespace.map { ($0, ObservedSecret(s)) } }) { a, _ in a }
-        } catch {
-            logger.debug("cannot list existing secrets, writing without comparing: \(error)")
-            observed = [:]
+        deps.metrics.syncSucceeded(at: now, namespaces: report.succeeded.count)
+        if failingRefresh {
+            failingRefresh = false
+            await deps.events?.record(reason: "RefreshRecovered", message: "registry credentials refreshed again in \(report.succeeded.count) namespaces", warning: false)
         }
-    }
-
-    // MARK: - Prune
-
-    private func prune(settings: HelperSettings, targets: Set<String>) async {
-        for namespace in observed.keys.sorted() where !targets.contains(namespace) {
-            await prune(namespace, settings: settings)
+        var metadata: Logger.Metadata = [
+            "namespaces_ok": "\(report.succeeded.count)",
+            "namespaces_failed": "\(report.failed.count)",
+            "written": "\(report.written)",
+            "unchanged": "\(report.unchanged)",
+        ]
+        if let due = await queue.deadline(of: .refresh) {
+            metadata["next_refresh"] = "\(KubeTime.time(now.addingTimeInterval((due - deps.time.now).seconds)))"
         }
-    }
-
-    /// Deletes our secret from one namespace that is not a target, if the watch saw one of ours there.
-    private func prune(_ namespace: String, settings: HelperSettings) async {
-        guard observed[namespace]?.isManaged == true else { return }
-        do {
-            try await deps.kube.delete(Secret.self, namespace: namespace, name: settings.secretName)
-            observed[namespace] = nil
-            logger.info("removed pull secret from a namespace that is no longer selected", metadata: ["namespace": "\(namespace)"])
-        } catch let error as KubeAPIError where error.isNotFound {
-            observed[namespace] = nil
-        } catch {
-            logger.warning("could not prune pull secret in \(namespace): \(error)")
+        if let expiry = report.login?.earliestExpiry { metadata["token_expires"] = "\(KubeTime.time(expiry))" }
+        if report.allSucceeded {
+            logger.info("sync complete", metadata: metadata)
+        } else {
+            logger.warning("sync complete with failures: \(report.problemLines.joined(separator: "; "))", metadata: metadata)
         }
     }
 }

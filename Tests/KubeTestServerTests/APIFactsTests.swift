@@ -299,6 +299,12 @@ let malformedFacts: [APIFact] = [
         path: "/api/v1/namespaces/{ns}/secrets?labelSelector=a%20in%20(", status: 400, reason: "BadRequest",
         messageContains: "unable to parse requirement"),
     APIFact(
+        testDescription: "a label selector with > and an integer is accepted", role: .secretsEditor, method: .GET,
+        path: "/api/v1/namespaces/{ns}/secrets?labelSelector=n%3E3", status: 200),
+    APIFact(
+        testDescription: "a label selector with > and a non-integer is BadRequest", role: .secretsEditor, method: .GET,
+        path: "/api/v1/namespaces/{ns}/secrets?labelSelector=n%3Ex", status: 400, reason: "BadRequest"),
+    APIFact(
         testDescription: "with a bad label selector RBAC cannot see the name: Forbidden for a name-limited role",
         method: .GET, path: "/api/v1/secrets?fieldSelector=metadata.name%3Dregistry-aws-ecr&labelSelector=a%20in%20(",
         status: 403, reason: "Forbidden"),

@@ -82,7 +82,7 @@ import TestSupport
 
     @Test func selectorWithALineBreakIsStillOneLine() {
         #expect(Self.problems(["NAMESPACES": nil, "NAMESPACE_SELECTOR": "env in (a,\r\nb"]) == [
-            "NAMESPACE_SELECTOR (file /config/X): cannot parse \"env in (a,\\u{d}\\u{a}b\" in label selector \"env in (a,\\u{d}\\u{a}b\": use key=value, key!=value, key in (a,b), key notin (a,b), key or !key",
+            "NAMESPACE_SELECTOR (file /config/X): cannot parse \"env in (a,\\u{d}\\u{a}b\" in label selector \"env in (a,\\u{d}\\u{a}b\": use key=value, key!=value, key in (a,b), key notin (a,b), key, !key, key>N or key<N",
         ])
     }
 

@@ -34,12 +34,14 @@ import Testing
         ("a", ["a": ""], true), ("a", [:], false), ("!a", [:], true), ("!a", ["a": "x"], false),
         ("a=b,c in (d,e),!f", ["a": "b", "c": "e"], true), ("a=b,c in (d,e),!f", ["a": "b", "c": "e", "f": "1"], false),
         ("example.com/team=x", ["example.com/team": "x"], true),
+        ("n>3", ["n": "4"], true), ("n>3", ["n": "3"], false), ("n>3", ["n": "x"], false), ("n>3", [:], false),
+        ("n<3", ["n": "-1"], true), ("n<3", ["n": "3"], false),
     ] as [(String, [String: String], Bool)])
     func labelSelector(text: String, labels: [String: String], matches: Bool) throws {
         #expect(try LabelSelector(parsing: text).matches(labels) == matches)
     }
 
-    @Test(arguments: ["", "a=b,", "a in b", "a in (", "=b", "a=b c", "a notin ()"])
+    @Test(arguments: ["", "a=b,", "a in b", "a in (", "=b", "a=b c", "a notin ()", "a>", "a>x", "a>=1"])
     func badSelectors(_ text: String) {
         #expect(throws: LabelSelector.ParseError.self) { try LabelSelector(parsing: text) }
     }

@@ -1,0 +1,32 @@
+/// What one namespace needs, decided from what is known, with no I/O: the controller's executor carries
+/// the plan out. Tested as a table of snapshots to plans.
+public enum SecretPlan: Sendable, Hashable {
+    /// A target whose secret already says what the desired secret says: nothing to send.
+    case upToDate
+    /// A target whose secret is missing or stale: one server-side apply.
+    case apply
+    /// A target holding a secret of our name and another type: someone else's; left alone and reported.
+    case leaveForeign(type: String)
+    /// A target, but there is no valid login to write (none fetched yet, or expired).
+    case waitForLogin
+    /// Not a target any more, holding our secret, and PRUNE_UNSELECTED is on: delete it.
+    case prune
+    /// Not a target: nothing to do.
+    case ignore
+}
+
+public enum Reconcile {
+    /// - Parameters:
+    ///   - isTarget: whether the settings select the namespace now;
+    ///   - observed: the projection of our secret's name in the namespace, nil when there is none;
+    ///   - desired: the secret to hold, nil without a valid login.
+    public static func plan(isTarget: Bool, observed: ObservedSecret?, desired: DesiredSecret?, pruneUnselected: Bool) -> SecretPlan {
+        guard isTarget else {
+            return pruneUnselected && observed?.isManaged == true ? .prune : .ignore
+        }
+        if let observed, !DesiredSecret.mayAdopt(observed) { return .leaveForeign(type: observed.type ?? "Opaque") }
+        guard let desired else { return .waitForLogin }
+        if let observed, desired.isSatisfied(by: observed) { return .upToDate }
+        return .apply
+    }
+}
