@@ -140,6 +140,41 @@ extension HelperBinaryTests {
             #expect(broken.exitCode == 1 && broken.stderrLines.count == 1 && broken.stderr.contains("nothing was changed"), "\(broken)")
         }
 
+        /// The DaemonSet's mode: a Secret update (Kubernetes swaps the mount's `..data` link) rewrites the file.
+        @Test func watchRewritesTheCredentialsFileWhenTheSecretChanges() async throws {
+            let mount = root + "/mount"
+            func writeVersion(_ name: String, keyID: String) throws {
+                let folder = mount + "/" + name
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                try Data(keyID.utf8).write(to: URL(fileURLWithPath: folder + "/AWS_ACCESS_KEY_ID"))
+                try Data("secret-\(name)-value-0123456789".utf8).write(to: URL(fileURLWithPath: folder + "/AWS_SECRET_ACCESS_KEY"))
+                try? FileManager.default.removeItem(atPath: mount + "/..data_tmp")
+                try FileManager.default.createSymbolicLink(atPath: mount + "/..data_tmp", withDestinationPath: name)
+                guard rename(mount + "/..data_tmp", mount + "/..data") == 0 else { throw SpawnFailure(description: "rename failed") }
+                for key in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"] where !FileManager.default.fileExists(atPath: mount + "/" + key) {
+                    try FileManager.default.createSymbolicLink(atPath: mount + "/" + key, withDestinationPath: "..data/" + key)
+                }
+            }
+            try writeVersion("v1", keyID: "AKIAFIRSTVERSION0001")
+            let binary = try TestEnvironment.helperBinary()
+            let child = try ChildProcess(
+                executable: binary,
+                arguments: ["credential-provider", "install", "--host-root", root, "--bin-dir", "/bin-dir", "--source", binary,
+                            "--config", "/etc/config.yaml", "--credentials-from", mount, "--watch"],
+                environment: ["PATH": "/usr/bin:/bin"], outputDirectory: root)
+            defer { child.killNow() }
+            let file = root + "/etc/aws-ecr-cred-helper/credentials"
+            try await eventually("the first credentials file", timeout: .seconds(60)) {
+                (try? String(contentsOfFile: file, encoding: .utf8))?.contains("AKIAFIRSTVERSION0001") == true
+            }
+            try writeVersion("v2", keyID: "AKIASECONDVERSION002")
+            try await eventually("the credentials file rewritten from the new Secret", timeout: .seconds(30)) {
+                (try? String(contentsOfFile: file, encoding: .utf8))?.contains("AKIASECONDVERSION002") == true
+            }
+            #expect(child.isRunning)
+            #expect(!child.output.contains("secret-v2-value"))
+        }
+
         @Test func writesTheNodesCredentialsFileFromASecretsFiles() async throws {
             let secret = root + "/secret"
             try FileManager.default.createDirectory(atPath: secret, withIntermediateDirectories: true)
