@@ -29,25 +29,39 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Name of the Lease. Default aws-ecr-cred-helper. (LEADER_ELECTION_LEASE_NAME)")
     var leaderElectionLeaseName: String?
 
+    @Option(help: "Also count failed writes per target namespace (a series per namespace that ever failed): true or false. Default false. (METRICS_PER_NAMESPACE)")
+    var metricsPerNamespace: String?
+
     func run() async throws {
         let runtime = try Runtime.make(settings, logging)
         let env = runtime.environment
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(HelpfulPrometheusFactory(registry: registry))
         let logger = runtime.logger
 
-        let port = try httpPort ?? env["HTTP_PORT"].map { text in
-            guard let port = Int(text.filter { $0 != " " && $0 != "\n" }), (0...65535).contains(port) else {
-                throw HelperFailure("HTTP_PORT \"\(text)\" is not a port number from 0 to 65535 (0 turns the listener off)")
-            }
-            return port
-        } ?? 8080
-        let election = try LeaderElectionSettings.make(
-            flag: leaderElection ?? env["LEADER_ELECTION"],
-            namespace: leaderElectionNamespace ?? env["LEADER_ELECTION_NAMESPACE"] ?? env["POD_NAMESPACE"] ?? runtime.kube.configuration.namespace,
-            leaseName: leaderElectionLeaseName ?? env["LEADER_ELECTION_LEASE_NAME"],
-            identity: env["POD_NAME"] ?? env["HOSTNAME"]
-        )
+        // The clients are open from here on: a bad process setting closes them before it is reported (an
+        // HTTP client dropped without shutdown traps instead of printing the error).
+        let port: Int
+        let election: LeaderElectionSettings?
+        let perNamespace: Bool
+        do {
+            port = try httpPort ?? env["HTTP_PORT"].map { text in
+                guard let port = Int(text.filter { $0 != " " && $0 != "\n" }), (0...65535).contains(port) else {
+                    throw HelperFailure("HTTP_PORT \"\(text)\" is not a port number from 0 to 65535 (0 turns the listener off)")
+                }
+                return port
+            } ?? 8080
+            election = try LeaderElectionSettings.make(
+                flag: leaderElection ?? env["LEADER_ELECTION"],
+                namespace: leaderElectionNamespace ?? env["LEADER_ELECTION_NAMESPACE"] ?? env["POD_NAMESPACE"] ?? runtime.kube.configuration.namespace,
+                leaseName: leaderElectionLeaseName ?? env["LEADER_ELECTION_LEASE_NAME"],
+                identity: env["POD_NAME"] ?? env["HOSTNAME"]
+            )
+            perNamespace = try Self.flag(metricsPerNamespace ?? env["METRICS_PER_NAMESPACE"], name: "METRICS_PER_NAMESPACE")
+        } catch {
+            await runtime.shutdown()
+            throw error
+        }
 
         let status = HelperStatus()
         await status.setLeadership(enabled: election != nil, leading: election == nil)
@@ -56,7 +70,8 @@ struct RunCommand: AsyncParsableCommand {
             events = EventRecorder(client: runtime.kube, podName: pod, podNamespace: podNamespace, logger: logger)
         }
         let dependencies = SyncController.Dependencies(
-            kube: runtime.kube, tokens: runtime.tokens, settings: runtime.settings, status: status, events: events, logger: logger
+            kube: runtime.kube, tokens: runtime.tokens, settings: runtime.settings, status: status,
+            metrics: HelperMetrics(perNamespaceFailures: perNamespace), events: events, logger: logger
         )
         // Without election this replica is the one that writes; the gauge says so as `status` does.
         if election == nil { dependencies.metrics.setLeader(true) }
@@ -87,5 +102,14 @@ struct RunCommand: AsyncParsableCommand {
             throw error
         }
         await runtime.shutdown()
+    }
+
+    /// A process setting that is true or false (unset: false).
+    static func flag(_ text: String?, name: String) throws -> Bool {
+        switch text?.filter({ !$0.isWhitespace }).lowercased() {
+        case nil, "", "false", "0", "no", "off": return false
+        case "true", "1", "yes", "on": return true
+        case let other?: throw HelperFailure("\(name) \"\(other)\" is not true or false")
+        }
     }
 }
