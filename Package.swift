@@ -143,6 +143,7 @@ let package = Package(
         .testTarget(
             name: "SyncEngineTests",
             dependencies: ["SyncEngine", "KubeClient", "KubeTestServer", "TestSupport", .product(name: "Logging", package: "swift-log")],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -93,7 +93,12 @@ public final class AWSHTTPTransport: Sendable {
     }
 
     static func loadTLSConfiguration(_ settings: AWSHTTPSettings) throws -> TLSConfiguration? {
-        guard let path = settings.caBundlePath else { return nil }
+        guard let path = settings.caBundlePath else {
+            guard settings.lazySystemTrustRoots, let folder = hashedCertificateFolder(settings.systemCertificateFolder) else { return nil }
+            var tls = TLSConfiguration.makeClientConfiguration()
+            tls.trustRoots = .file(folder)
+            return tls
+        }
         guard FileManager.default.fileExists(atPath: path) else {
             throw AWSError.invalidConfiguration("AWS_CA_BUNDLE=\(path): no such file; point it at a PEM file with the CA certificates to trust")
         }
@@ -109,6 +114,18 @@ public final class AWSHTTPTransport: Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .certificates(certificates)
         return tls
+    }
+
+    /// The system's hashed root certificate folder (`c_rehash` / `update-ca-certificates` links named
+    /// `<8 hex digits>.<n>`), if this machine has one; nil otherwise (the bundle file is used as usual).
+    static func hashedCertificateFolder(_ folder: String) -> String? {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return nil }
+        let hashed = entries.contains { name in
+            let parts = name.split(separator: ".")
+            return parts.count == 2 && parts[0].utf8.count == 8 && parts[0].allSatisfy(\.isHexDigit)
+                && !parts[1].isEmpty && parts[1].allSatisfy(\.isNumber)
+        }
+        return hashed ? folder : nil
     }
 
     /// Shuts down the HTTP clients this transport created (not a caller-provided one).

@@ -39,7 +39,8 @@ struct FileSettingsSource: SettingsSource {
         var values = SettingValues()
         var problems: [String] = []
         let folders = [(configDirectory, HelperSettings.Key.configFolder), (awsConfigDirectory, HelperSettings.Key.awsFolder)]
-        for (folder, keys) in folders {
+        // An empty folder name means "no folder" (node mode reads one only when asked to).
+        for (folder, keys) in folders where !folder.isEmpty {
             for key in keys where values[key] == nil {
                 let path = folder.hasSuffix("/") ? folder + key : folder + "/" + key
                 switch FileReading.read(path, limit: Self.maximumFileSize) {

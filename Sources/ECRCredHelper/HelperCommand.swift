@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 
 /// `aws-ecr-cred-helper`: keeps Amazon ECR pull secrets fresh in Kubernetes namespaces.
@@ -14,9 +17,17 @@ struct HelperCommand: AsyncParsableCommand {
             """,
         version: HelperVersion.current,
         subcommands: [RunCommand.self, SyncCommand.self, RenderCommand.self, CheckCommand.self, StatusCommand.self,
-                      CleanupCommand.self, VersionCommand.self],
+                      CleanupCommand.self, CredentialProviderCommand.self, VersionCommand.self],
         defaultSubcommand: RunCommand.self
     )
+
+    /// The kubelet's calls of `credential-provider` take a short way past ArgumentParser (start-up time).
+    static func main() async {
+        if let code = await CredentialProviderFastPath.run(arguments: Array(CommandLine.arguments.dropFirst())) {
+            Glibc.exit(code)
+        }
+        await main(nil)
+    }
 }
 
 enum HelperVersion {

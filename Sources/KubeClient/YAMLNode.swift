@@ -1,11 +1,11 @@
 /// A YAML document tree as the small reader produces it: scalars keep their text and whether they were
 /// quoted (so `"true"` stays a string while plain `true` may be read as a boolean); mappings keep their order.
-indirect enum YAMLNode: Sendable, Equatable {
+public indirect enum YAMLNode: Sendable, Equatable {
     case scalar(String, quoted: Bool)
     case sequence([YAMLNode])
     case mapping([(key: String, value: YAMLNode)])
 
-    static func == (lhs: YAMLNode, rhs: YAMLNode) -> Bool {
+    public static func == (lhs: YAMLNode, rhs: YAMLNode) -> Bool {
         switch (lhs, rhs) {
         case let (.scalar(a, qa), .scalar(b, qb)): a == b && qa == qb
         case let (.sequence(a), .sequence(b)): a == b
@@ -15,24 +15,24 @@ indirect enum YAMLNode: Sendable, Equatable {
     }
 
     /// Plain `""`, `~`, `null`, `Null`, `NULL`.
-    var isNull: Bool {
+    public var isNull: Bool {
         guard case .scalar(let text, quoted: false) = self else { return false }
         return text.isEmpty || text == "~" || text == "null" || text == "Null" || text == "NULL"
     }
 
-    subscript(key: String) -> YAMLNode? {
+    public subscript(key: String) -> YAMLNode? {
         guard case .mapping(let pairs) = self else { return nil }
         return pairs.first { $0.key == key }?.value
     }
 
     /// The text of a non-null scalar.
-    var string: String? {
+    public var string: String? {
         guard case .scalar(let text, _) = self, !isNull else { return nil }
         return text
     }
 
     /// YAML 1.1/1.2 booleans as kubeconfigs write them.
-    var bool: Bool? {
+    public var bool: Bool? {
         guard case .scalar(let text, let quoted) = self else { return nil }
         if quoted { return nil }
         switch text {
@@ -42,16 +42,16 @@ indirect enum YAMLNode: Sendable, Equatable {
         }
     }
 
-    var items: [YAMLNode]? {
+    public var items: [YAMLNode]? {
         if case .sequence(let items) = self { return items }
         return isNull ? [] : nil
     }
 }
 
 /// A YAML syntax error or an unsupported construct, with the position where it was found.
-struct YAMLError: Error, Sendable, CustomStringConvertible, Equatable {
-    var line: Int
-    var column: Int
-    var message: String
-    var description: String { "line \(line), column \(column): \(message)" }
+public struct YAMLError: Error, Sendable, CustomStringConvertible, Equatable {
+    public var line: Int
+    public var column: Int
+    public var message: String
+    public var description: String { "line \(line), column \(column): \(message)" }
 }

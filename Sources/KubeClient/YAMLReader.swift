@@ -4,19 +4,19 @@
 ///
 /// Anchors, aliases, tags, block scalars (`|`, `>`), complex keys, multi-line plain scalars and multiple
 /// documents are refused with an error naming the construct, rather than misread.
-struct YAMLReader {
+public struct YAMLReader {
     private let bytes: [UInt8]
     private var index = 0
     private var line = 1
     private var lineStart = 0
 
     /// The document's root node, or nil when the text holds no node (empty, or only comments).
-    static func parse(_ text: String) throws(YAMLError) -> YAMLNode? {
+    public static func parse(_ text: String) throws(YAMLError) -> YAMLNode? {
         var reader = YAMLReader(bytes: Array(text.utf8))
         return try reader.parseDocument()
     }
 
-    static func parse(bytes: [UInt8]) throws(YAMLError) -> YAMLNode? {
+    public static func parse(bytes: [UInt8]) throws(YAMLError) -> YAMLNode? {
         var reader = YAMLReader(bytes: bytes)
         return try reader.parseDocument()
     }

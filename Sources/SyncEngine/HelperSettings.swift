@@ -133,30 +133,7 @@ extension HelperSettings {
         }
 
         // AWS identity: static keys, or a role with a web identity token.
-        let accessKeyID = values.string(K.accessKeyID)
-        let secretKey = values.string(K.secretAccessKey)
-        let webIdentity = values.string(K.webIdentityTokenFile)
-        let roleARN = values.string(K.roleARN)
-        switch (accessKeyID, secretKey) {
-        case (nil, nil):
-            if webIdentity == nil {
-                problems.append("no AWS credentials: provide AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (files in the AWS config folder, default /config-aws, or environment variables), or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE")
-            }
-        case (nil, _?):
-            problems.append("\(K.accessKeyID) is missing while \(K.secretAccessKey) is set (\(values.origin(K.secretAccessKey))): add the access key id that belongs to the secret key")
-        case (let id?, nil):
-            problems.append("\(K.secretAccessKey) is missing for access key \(redactedKeyID(id)): add it next to \(K.accessKeyID) (\(values.origin(K.accessKeyID)))")
-        case (let id?, _?):
-            if !isPlausibleAccessKeyID(id) {
-                problems.append("\(K.accessKeyID) (\(values.origin(K.accessKeyID))) does not look like an AWS access key id (16-128 letters and digits, e.g. AKIA...): check that the file holds the key id itself")
-            }
-        }
-        if webIdentity != nil && roleARN == nil {
-            problems.append("\(K.webIdentityTokenFile) is set but \(K.roleARN) is not: set the ARN of the role to assume with the web identity token")
-        }
-        if let roleARN, !roleARN.hasPrefix("arn:") {
-            problems.append("\(K.roleARN) (\(values.origin(K.roleARN))): \"\(printable(roleARN))\" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
-        }
+        let identity = AWSIdentity.parse(values, requireCredentials: true, problems: &problems)
 
         // Regions: AWS_REGIONS, else AWS_REGION, else AWS_DEFAULT_REGION (as the AWS SDKs order them).
         var regions: [String] = []
@@ -254,13 +231,13 @@ extension HelperSettings {
             namespaces: NamespaceSelection(include: include, exclude: exclude, labelSelector: selector),
             secretName: secretName,
             aws: AWSAccess(
-                accessKeyID: accessKeyID,
-                secretAccessKey: secretKey.map(Sensitive.init),
-                sessionToken: values.string(K.sessionToken).map(Sensitive.init),
-                roleARN: roleARN,
-                externalID: values.string(K.externalID),
-                roleSessionName: values.string(K.roleSessionName),
-                webIdentityTokenFile: webIdentity,
+                accessKeyID: identity.accessKeyID,
+                secretAccessKey: identity.secretAccessKey,
+                sessionToken: identity.sessionToken,
+                roleARN: identity.roleARN,
+                externalID: identity.externalID,
+                roleSessionName: identity.roleSessionName,
+                webIdentityTokenFile: identity.webIdentityTokenFile,
                 regions: uniqueRegions,
                 registryIDs: registryIDs
             ),
@@ -296,6 +273,6 @@ public func redactedKeyID(_ id: String) -> String {
     return "\(id.prefix(4))…\(id.suffix(4))"
 }
 
-private func isPlausibleAccessKeyID(_ id: String) -> Bool {
+func isPlausibleAccessKeyID(_ id: String) -> Bool {
     (16...128).contains(id.utf8.count) && id.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
 }

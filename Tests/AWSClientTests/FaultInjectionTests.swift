@@ -416,6 +416,46 @@ struct FaultInjectionTests {
         #expect(error?.description.contains("AWS_CA_BUNDLE") == true)
     }
 
+    /// Node mode's trust roots: the hashed folder (`<subject hash>.0` links), read one root at a time.
+    @Test(.enabled(if: TestEnv.hasTLSMoto, TestEnv.tlsReason))
+    func lazySystemTrustRootsFromAHashedFolder() async throws {
+        let tlsFixture = try TestEnv.fixture("MOTO_TLS_FIXTURE")
+        let url = try #require(TestEnv.value("MOTO_TLS_ENDPOINT"))
+        let ca = try #require(TestEnv.value("MOTO_TLS_CA"))
+        let folder = try TestEnv.tempDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(AWSHTTPTransport.hashedCertificateFolder(folder.path) == nil)
+        let hash = Process()
+        hash.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        hash.arguments = ["x509", "-subject_hash", "-noout", "-in", ca]
+        let out = Pipe()
+        hash.standardOutput = out
+        try hash.run()
+        hash.waitUntilExit()
+        let name = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        try FileManager.default.createSymbolicLink(atPath: folder.path + "/\(name).0", withDestinationPath: ca)
+        #expect(AWSHTTPTransport.hashedCertificateFolder(folder.path) == folder.path)
+
+        var settings = try AWSHTTPSettings.fromEnvironment(["SSL_CERT_DIR": folder.path])
+        settings.lazySystemTrustRoots = true
+        let result = try await withTransport(settings: settings) { transport in
+            try await ECRClient(transport: transport, credentials: tlsFixture.allowed.provider, endpoints: try endpoints(url))
+                .getAuthorizationToken(region: tlsFixture.region)
+        }
+        #expect(result.first?.username == "AWS")
+
+        // The same folder without the link trusts nothing of the test CA's.
+        try FileManager.default.removeItem(atPath: folder.path + "/\(name).0")
+        try FileManager.default.createSymbolicLink(atPath: folder.path + "/00000000.0", withDestinationPath: "/nonexistent")
+        let error = try await withTransport(settings: settings) { transport in
+            await expectAWSError {
+                _ = try await ECRClient(transport: transport, credentials: tlsFixture.allowed.provider, endpoints: try endpoints(url))
+                    .getAuthorizationToken(region: tlsFixture.region)
+            }
+        }
+        #expect(error?.kind == .tls, "\(error?.description ?? "")")
+    }
+
     @Test(.enabled(if: TestEnv.hasTLSMoto, TestEnv.tlsReason))
     func httpsThroughConnectProxyWithCustomCA() async throws {
         let tlsFixture = try TestEnv.fixture("MOTO_TLS_FIXTURE")

@@ -6,7 +6,10 @@ import Testing
 extension HelperBinaryTests {
     /// No secret reaches a terminal or a log collector: not in help, not at trace level, not in JSON logs.
     @Suite struct SecretHygieneTests {
-        static let subcommands = ["run", "sync", "render", "check", "status", "cleanup", "version"]
+        static let subcommands: [[String]] = [
+            ["run"], ["sync"], ["render"], ["check"], ["status"], ["cleanup"], ["version"],
+            ["credential-provider"], ["credential-provider", "get"], ["credential-provider", "install"],
+        ]
 
         /// Needs no moto and no cluster: help is printed before anything is read.
         @Test func helpOfEveryCommandEchoesNoSecret() async throws {
@@ -21,7 +24,7 @@ extension HelperBinaryTests {
                 "AWS_SESSION_TOKEN": "env-session-token-" + UUID().uuidString,
                 "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
             ]
-            let invocations = [["--help"], ["help"]] + Self.subcommands.flatMap { [[$0, "--help"], ["help", $0]] }
+            let invocations = [["--help"], ["help"]] + Self.subcommands.flatMap { [$0 + ["--help"], ["help"] + $0] }
             for invocation in invocations {
                 let process = try ChildProcess(executable: binary, arguments: invocation, environment: environment, outputDirectory: directory)
                 let termination = try await process.wait(timeout: .seconds(20))
@@ -30,7 +33,7 @@ extension HelperBinaryTests {
                 for secret in [environment["AWS_SECRET_ACCESS_KEY"]!, environment["AWS_SESSION_TOKEN"]!] {
                     #expect(!process.output.contains(secret), "\(invocation) printed a secret")
                 }
-                if invocation.contains("sync") {
+                if invocation.contains("sync") || invocation.contains("credential-provider") {
                     // Secret values have no flag at all: a command line is visible to every process on the node.
                     #expect(!process.stdout.contains("--aws-secret-access-key") && !process.stdout.contains("--aws-session-token"))
                 }

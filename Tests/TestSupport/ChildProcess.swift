@@ -41,7 +41,8 @@ public final class ChildProcess: Sendable {
     public let stderrPath: String
     private let ended = Mutex<Termination?>(nil)
 
-    public init(executable: String, arguments: [String], environment: [String: String], outputDirectory: String) throws {
+    /// `stdinPath`: a file to read standard input from (default `/dev/null`).
+    public init(executable: String, arguments: [String], environment: [String: String], outputDirectory: String, stdinPath: String = "/dev/null") throws {
         let tag = UUID().uuidString.prefix(8)
         stdoutPath = outputDirectory + "/stdout-\(tag).txt"
         stderrPath = outputDirectory + "/stderr-\(tag).txt"
@@ -50,7 +51,7 @@ public final class ChildProcess: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         // Nothing else of the test process: an inherited listening socket of an in-process test server

@@ -520,6 +520,44 @@ def check_dashboard_configmap(src, doc, label="grafana_dashboard", value="1"):
     check(f"{src}: dashboard ConfigMap labelled {label}={value} holds deploy/monitoring/grafana-dashboard.json", ok)
 
 
+def check_node_provider(rendered):
+    """Node mode's DaemonSet: root only for the node's folders, otherwise locked down, and invisible to the
+    controller's Service, PodDisruptionBudget and NetworkPolicy."""
+    for name in ("helm-node-provider-values.yaml", "kustomize-node-provider.yaml"):
+        docs = load_file(rendered / name)
+        src = name[:-5]
+        ds = the(docs, "DaemonSet")
+        pod = ds["spec"]["template"]["spec"]
+        labels = ds["spec"]["template"]["metadata"]["labels"]
+        check(f"{src}: DaemonSet mounts no API token and shares no host namespace",
+              pod.get("automountServiceAccountToken") is False
+              and not any(pod.get(k) for k in ("hostNetwork", "hostPID", "hostIPC")))
+        (container,) = pod["containers"]
+        sc = container.get("securityContext", {})
+        check(f"{src}: DaemonSet container: no capabilities, read-only root, no escalation, not privileged",
+              sc.get("capabilities", {}).get("drop") == ["ALL"] and not sc.get("capabilities", {}).get("add")
+              and sc.get("readOnlyRootFilesystem") is True and sc.get("allowPrivilegeEscalation") is False
+              and not sc.get("privileged"), str(sc))
+        args = container.get("args", [])
+        check(f"{src}: DaemonSet runs credential-provider install --host-root=/host",
+              args[:2] == ["credential-provider", "install"] and "--host-root=/host" in args, str(args))
+        mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
+        host_paths = {v["hostPath"]["path"] for v in pod.get("volumes", []) if "hostPath" in v}
+        check(f"{src}: only the kubelet's folders are mounted from the node, each under /host",
+              host_paths and all("/host" + p in mounts for p in host_paths) and "/" not in host_paths, str(host_paths))
+        for kind in ("Service", "PodDisruptionBudget"):
+            for obj in find(docs, kind):
+                selector = obj["spec"].get("selector", {})
+                selector = selector.get("matchLabels", selector)
+                check(f"{src}: {kind} {obj['metadata']['name']} does not select the DaemonSet's pods",
+                      not all(labels.get(k) == v for k, v in selector.items()), str(selector))
+        policies = [p for p in find(docs, "NetworkPolicy")
+                    if all(labels.get(k) == v for k, v in p["spec"]["podSelector"].get("matchLabels", {}).items())]
+        check(f"{src}: the DaemonSet's pods allow no traffic in or out",
+              len(policies) == 1 and set(policies[0]["spec"]["policyTypes"]) == {"Ingress", "Egress"}
+              and not policies[0]["spec"].get("ingress") and not policies[0]["spec"].get("egress"), str(policies))
+
+
 def main():
     rendered = pathlib.Path(sys.argv[1])
     check_rules_source()
@@ -527,6 +565,7 @@ def main():
     check_original(rendered)
     check_hardened_plain_and_kustomize(rendered)
     check_helm(rendered)
+    check_node_provider(rendered)
     print(f"manifests: {results['passed']} passed, {results['failed']} failed")
     return 1 if results["failed"] else 0
 

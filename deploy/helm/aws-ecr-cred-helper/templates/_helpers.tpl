@@ -276,3 +276,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- fail "config.namespaces is empty and config.namespaceSelector is not set: list namespaces, globs or \"*\"" }}
 {{- end }}
 {{- end }}
+
+{{/* Node mode's DaemonSet: its own name label, so the controller's Service, PodDisruptionBudget and
+NetworkPolicy (which select the chart's selector labels) never select its pods. */}}
+{{- define "ecrhelper.nodeSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "ecrhelper.name" . }}-node
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "ecrhelper.nodeLabels" -}}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{ include "ecrhelper.nodeSelectorLabels" . }}
+app.kubernetes.io/component: node-credential-provider
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end }}

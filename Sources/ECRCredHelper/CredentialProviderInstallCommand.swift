@@ -1,0 +1,263 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import KubeClient
+import SyncEngine
+
+/// `credential-provider install`: copies this binary into the kubelet's credential provider bin dir and writes
+/// or merges the kubelet's CredentialProviderConfig, both atomically (write a temporary file beside the target,
+/// then rename). With `--credentials-from`, also writes the node's AWS shared credentials file from a folder of
+/// setting files (the mounted cluster Secret), and with `--watch` keeps it current.
+struct CredentialProviderInstallCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "install",
+        abstract: "Install node mode on this node: the binary in --bin-dir, our provider in the kubelet's --config.",
+        discussion: """
+            The kubelet needs --image-credential-provider-bin-dir=DIR and --image-credential-provider-config=FILE. \
+            Other providers in FILE are kept as they are; a provider of the same --name is replaced. If FILE is a \
+            folder (kubelets that read a folder of configs), NAME.yaml is written inside it.
+            """
+    )
+
+    @Option(help: ArgumentHelp("The kubelet's --image-credential-provider-bin-dir.", valueName: "dir"))
+    var binDir: String
+
+    @Option(help: ArgumentHelp("The kubelet's --image-credential-provider-config file (or folder).", valueName: "file"))
+    var config: String
+
+    @Option(help: "Provider name = the binary's file name in --bin-dir.")
+    var name = "aws-ecr-cred-helper"
+
+    @Option(help: ArgumentHelp("The binary to copy. Default: this one.", valueName: "path"))
+    var source: String?
+
+    @Option(help: ArgumentHelp("An image pattern the kubelet sends to us (repeat it). Default: every ECR registry form and public.ecr.aws.", valueName: "pattern"))
+    var matchImage: [String] = []
+
+    @Option(help: "How long the kubelet caches an answer that names no duration (ours always do).")
+    var defaultCacheDuration = "1h"
+
+    @Option(help: ArgumentHelp("An environment variable for the provider, NAME=VALUE (repeat it).", valueName: "name=value"))
+    var env: [String] = []
+
+    @Option(help: ArgumentHelp("An extra argument after 'credential-provider' (repeat it).", valueName: "arg"))
+    var arg: [String] = []
+
+    @Option(help: ArgumentHelp("ServiceAccount-token mode: the token audience (e.g. sts.amazonaws.com); writes tokenAttributes.", valueName: "audience"))
+    var serviceAccountTokenAudience: String?
+
+    @Flag(help: "With ServiceAccount-token mode: call the plugin only for pods with a ServiceAccount.")
+    var requireServiceAccount = false
+
+    @Option(help: ArgumentHelp("Where the node's root filesystem is mounted (in a DaemonSet, e.g. /host); the other paths are the node's.", valueName: "dir"))
+    var hostRoot = ""
+
+    @Option(help: ArgumentHelp("A folder of AWS setting files (the mounted Secret: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ROLE_ARN, ...) to write the node's credentials file from.", valueName: "dir"))
+    var credentialsFrom: String?
+
+    @Option(help: ArgumentHelp("The node's AWS shared credentials file to write (passed to the provider as AWS_SHARED_CREDENTIALS_FILE).", valueName: "file"))
+    var credentialsFile = "/etc/aws-ecr-cred-helper/credentials"
+
+    @Flag(help: "After installing, keep the credentials file current from --credentials-from until stopped.")
+    var watch = false
+
+    /// The kubelet's glob rules (kubelet config v1 `matchImages`): each `*` matches one DNS label.
+    static let defaultMatchImages = [
+        "*.dkr.ecr.*.amazonaws.com", "*.dkr.ecr-fips.*.amazonaws.com", "*.dkr-ecr.*.on.aws", "*.dkr-ecr-fips.*.on.aws",
+        "*.dkr.ecr.*.amazonaws.com.cn", "*.dkr-ecr.*.on.amazonwebservices.com.cn", "*.dkr.ecr.*.amazonaws.eu",
+        "*.dkr.ecr.*.c2s.ic.gov", "*.dkr.ecr.*.sc2s.sgov.gov", "*.dkr.ecr.*.cloud.adc-e.uk", "*.dkr.ecr.*.csp.hci.ic.gov",
+        "public.ecr.aws",
+    ]
+
+    func validate() throws {
+        // The kubelet's validation (validateCredentialProviderConfig): no '/', no spaces, not '.' or '..'.
+        if name.isEmpty || name.contains("/") || name.contains(" ") || name == "." || name == ".." {
+            throw ValidationError("--name \"\(name)\" cannot be a file name in the bin dir: no '/', no spaces, not . or ..")
+        }
+        for item in env where !item.contains("=") || item.hasPrefix("=") {
+            throw ValidationError("--env \"\(item.split(separator: "=").first ?? "")\" must be NAME=VALUE")
+        }
+        if watch && credentialsFrom == nil {
+            throw ValidationError("--watch keeps the credentials file current from --credentials-from: give that folder")
+        }
+        if requireServiceAccount && serviceAccountTokenAudience == nil {
+            throw ValidationError("--require-service-account needs --service-account-token-audience")
+        }
+    }
+
+    func run() async throws {
+        let installer = NodeInstaller(hostRoot: hostRoot)
+        do {
+            try installer.installBinary(from: source ?? "/proc/self/exe", to: binDir, name: name)
+            var environment = env.map { item -> (name: String, value: String) in
+                let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+            }
+            if let credentialsFrom {
+                try installer.writeCredentials(from: credentialsFrom, to: credentialsFile)
+                if !environment.contains(where: { $0.name == "AWS_SHARED_CREDENTIALS_FILE" }) {
+                    environment.append(("AWS_SHARED_CREDENTIALS_FILE", credentialsFile))
+                }
+            }
+            let provider = CredentialProviderConfigFile.Provider(
+                name: name, matchImages: matchImage.isEmpty ? Self.defaultMatchImages : matchImage,
+                defaultCacheDuration: defaultCacheDuration, apiVersion: CredentialProviderAPI.v1,
+                args: ["credential-provider"] + arg, env: environment, tokenAudience: serviceAccountTokenAudience,
+                requireServiceAccount: requireServiceAccount)
+            let written = try installer.mergeConfig(provider, at: config)
+            print("installed \(binDir)/\(name); provider \"\(name)\" in \(written)")
+            print("kubelet flags: --image-credential-provider-bin-dir=\(binDir) --image-credential-provider-config=\(config)")
+        } catch let problem as NodeInstaller.Problem {
+            throw HelperFailure(problem.description)
+        } catch let problem as CredentialProviderConfigFile.Problem {
+            throw HelperFailure(problem.description)
+        }
+        guard watch, let credentialsFrom else { return }
+        var last = installer.fingerprint(credentialsFrom)
+        while !Task.isCancelled {
+            try await Task.sleep(for: .seconds(5))
+            let current = installer.fingerprint(credentialsFrom)
+            guard current != last else { continue }
+            do {
+                try installer.writeCredentials(from: credentialsFrom, to: credentialsFile)
+                last = current
+                printError("credentials file \(credentialsFile) rewritten from \(credentialsFrom)")
+            } catch {
+                // A half-updated Secret mount: keep the file as it was, try again at the next change.
+                printError("\(error)")
+            }
+        }
+    }
+}
+
+/// The file work of `install`, with every path taken relative to `hostRoot`.
+struct NodeInstaller {
+    var hostRoot: String
+
+    struct Problem: Error, CustomStringConvertible { let description: String }
+
+    func onHost(_ path: String) -> String {
+        hostRoot.isEmpty ? path : (hostRoot.hasSuffix("/") ? String(hostRoot.dropLast()) : hostRoot) + path
+    }
+
+    func installBinary(from source: String, to binDir: String, name: String) throws {
+        let target = onHost(binDir) + "/" + name
+        let bytes: Data
+        do { bytes = try Data(contentsOf: URL(fileURLWithPath: source)) } catch {
+            throw Problem(description: "cannot read the binary \(source) to copy: \(errorText(error))")
+        }
+        try makeFolder(onHost(binDir))
+        if let current = try? Data(contentsOf: URL(fileURLWithPath: target)), current == bytes { return }
+        try AtomicFile.write(Array(bytes), to: target, mode: 0o755)
+    }
+
+    /// Writes the merged config; returns the (node) path written.
+    func mergeConfig(_ provider: CredentialProviderConfigFile.Provider, at config: String) throws -> String {
+        var path = config
+        var info = stat()
+        if stat(onHost(config), &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
+            path = config + "/" + provider.name + ".yaml"
+        }
+        let hostPath = onHost(path)
+        var existing: YAMLNode?
+        if FileManager.default.fileExists(atPath: hostPath) {
+            let text: String
+            do { text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: hostPath)), as: UTF8.self) } catch {
+                throw Problem(description: "cannot read \(path): \(errorText(error))")
+            }
+            do { existing = try YAMLReader.parse(text) } catch {
+                throw Problem(description: "\(path) is not readable YAML (\(error)): fix or move it; nothing was changed")
+            }
+        }
+        let merged = try CredentialProviderConfigFile.merge(provider, into: existing, path: path)
+        let text = YAMLWriter.document(merged)
+        if let existing, YAMLWriter.document(existing) == text { return path }
+        try makeFolder(String(hostPath[..<(hostPath.lastIndex(of: "/") ?? hostPath.startIndex)]))
+        try AtomicFile.write(Array(text.utf8), to: hostPath, mode: 0o644)
+        return path
+    }
+
+    /// The AWS shared credentials file from the setting files in `folder`, checked with the same rules as every
+    /// other setting. Static keys only (with an optional role to assume with them): the node has no token file.
+    func writeCredentials(from folder: String, to file: String) throws {
+        let source = FileSettingsSource(configDirectory: "", awsConfigDirectory: folder, environment: [:], flags: [:])
+        let (values, problems) = source.rawValues()
+        if !problems.isEmpty { throw Problem(description: problems.joined(separator: "; ")) }
+        let settings: NodeSettings
+        do { settings = try NodeSettings.parse(values) } catch { throw Problem(description: error.problems.joined(separator: "; ")) }
+        guard let keyID = settings.aws.accessKeyID, let secret = settings.aws.secretAccessKey else {
+            throw Problem(description: "\(folder) has no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the node's credentials file needs keys (for keyless pulls use ServiceAccount-token mode)")
+        }
+        var text = "# Written by aws-ecr-cred-helper from \(folder); rewritten when it changes. Do not edit.\n[default]\n"
+        text += "aws_access_key_id = \(keyID)\naws_secret_access_key = \(secret.value)\n"
+        if let token = settings.aws.sessionToken { text += "aws_session_token = \(token.value)\n" }
+        if let role = settings.aws.roleARN {
+            // A profile may name itself as source_profile when it holds keys (botocore _validate_source_profile).
+            text += "role_arn = \(role)\nsource_profile = default\n"
+            if let external = settings.aws.externalID { text += "external_id = \(external)\n" }
+            if let session = settings.aws.roleSessionName { text += "role_session_name = \(session)\n" }
+        }
+        let path = onHost(file)
+        try makeFolder(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]), mode: 0o700)
+        try AtomicFile.write(Array(text.utf8), to: path, mode: 0o600)
+    }
+
+    func fingerprint(_ folder: String) -> String {
+        var parts = [FileReading.linkTarget(folder + "/..data") ?? "-"]
+        for key in HelperSettings.Key.awsFolder { parts.append(FileReading.statSignature(folder + "/" + key)) }
+        return parts.joined(separator: "|")
+    }
+
+    func makeFolder(_ path: String, mode: Int = 0o755) throws {
+        guard !path.isEmpty else { return }
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: mode])
+        } catch {
+            throw Problem(description: "cannot create the folder \(path): \(errorText(error))")
+        }
+    }
+
+    func errorText(_ error: any Error) -> String {
+        if let error = error as? CocoaError {
+            switch error.code {
+            case .fileReadNoSuchFile, .fileNoSuchFile: return "no such file"
+            case .fileReadNoPermission, .fileWriteNoPermission: return "permission denied (run as root, or mount the node's folder writable)"
+            default: return "error \(error.code.rawValue)"
+            }
+        }
+        return "\(error)"
+    }
+}
+
+/// Writes a file so that readers see the old or the new content, never a part: a temporary file in the same
+/// folder, flushed to disk, then renamed over the target.
+enum AtomicFile {
+    static func write(_ bytes: [UInt8], to path: String, mode: mode_t) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw NodeInstaller.Problem(description: "cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        var offset = 0
+        var failure: Int32 = 0
+        bytes.withUnsafeBytes { buffer in
+            while offset < buffer.count {
+                let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                if written < 0 { if errno == EINTR { continue }; failure = errno; return }
+                offset += written
+            }
+        }
+        if failure == 0 && fchmod(fd, mode) != 0 { failure = errno }
+        if failure == 0 && fsync(fd) != 0 { failure = errno }
+        close(fd)
+        if failure == 0 && rename(temporary, path) != 0 { failure = errno }
+        if failure != 0 {
+            unlink(temporary)
+            throw NodeInstaller.Problem(description: "cannot write \(path): \(String(cString: strerror(failure)))")
+        }
+    }
+}

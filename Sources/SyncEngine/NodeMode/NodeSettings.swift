@@ -1,0 +1,33 @@
+/// The settings of node mode (`credential-provider`): the same AWS identity vocabulary as the controller
+/// (files in a config folder, environment variables, flags), but no namespaces and no region: the region
+/// comes from the image's registry host. When no keys or web identity token file are set, the AWS shared
+/// files (`AWS_SHARED_CREDENTIALS_FILE`, `AWS_CONFIG_FILE`, `AWS_PROFILE`) provide the credentials.
+public struct NodeSettings: Sendable, Hashable {
+    public var aws: AWSAccess
+    /// The kubelet's cache ends at least this long before the token expires (`REFRESH_MARGIN`, default 1h).
+    public var cacheMargin: Duration
+
+    public static let defaultCacheMargin: Duration = .seconds(3600)
+
+    /// True when the settings themselves name credentials (keys, or a role with a web identity token file).
+    public var hasCredentials: Bool { aws.accessKeyID != nil || aws.webIdentityTokenFile != nil }
+
+    public static func parse(_ values: SettingValues) throws(ConfigurationError) -> NodeSettings {
+        var problems: [String] = []
+        let identity = AWSIdentity.parse(values, requireCredentials: false, problems: &problems)
+        var margin = defaultCacheMargin
+        let key = HelperSettings.Key.refreshMargin
+        if let text = values.string(key) {
+            if let parsed = DurationParsing.parse(text) { margin = parsed } else {
+                problems.append("\(key) (\(values.origin(key))): \"\(printable(text))\" is not a duration (e.g. 1h, 30m, 3600)")
+            }
+        }
+        if !problems.isEmpty { throw ConfigurationError(problems: problems) }
+        return NodeSettings(
+            aws: AWSAccess(
+                accessKeyID: identity.accessKeyID, secretAccessKey: identity.secretAccessKey, sessionToken: identity.sessionToken,
+                roleARN: identity.roleARN, externalID: identity.externalID, roleSessionName: identity.roleSessionName,
+                webIdentityTokenFile: identity.webIdentityTokenFile, regions: [], registryIDs: []),
+            cacheMargin: margin)
+    }
+}
