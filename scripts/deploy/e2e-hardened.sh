@@ -537,8 +537,8 @@ features() {
   wait_for 20 wait_for_exit || kill -KILL "$run_pid" 2>/dev/null
   wait "$run_pid" 2>/dev/null
   run_pid=
-  if grep -qiE 'forbidden|403' "$prefix.run.log"; then
-    grep -iE 'forbidden|403' "$prefix.run.log" | head -5 | sed 's/^/     /'
+  if grep -qiE 'forbidden|(^|[^0-9])403([^0-9]|$)' "$prefix.run.log"; then
+    grep -iE 'forbidden|(^|[^0-9])403([^0-9]|$)' "$prefix.run.log" | head -5 | sed 's/^/     /'
     result 1 "$label RBAC: no RBAC refusal in the controller's log"
   else
     result 0 "$label RBAC: no RBAC refusal in the controller's log"
@@ -659,8 +659,8 @@ PY
   if [ "$deadline_ok" != 0 ]; then kill -KILL "$run_pid" 2>/dev/null; fi
   wait "$run_pid" 2>/dev/null
   run_pid=
-  if grep -qiE 'forbidden|403' "$work/run.log"; then
-    grep -iE 'forbidden|403' "$work/run.log" | head -5 | sed 's/^/     /'
+  if grep -qiE 'forbidden|(^|[^0-9])403([^0-9]|$)' "$work/run.log"; then
+    grep -iE 'forbidden|(^|[^0-9])403([^0-9]|$)' "$work/run.log" | head -5 | sed 's/^/     /'
     result 1 "run: no RBAC refusal in the log"
   else
     result 0 "run: no RBAC refusal in the log"
