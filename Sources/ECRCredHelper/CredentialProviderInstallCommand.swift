@@ -93,6 +93,7 @@ struct CredentialProviderInstallCommand: AsyncParsableCommand {
 
     func run() async throws {
         let installer = NodeInstaller(hostRoot: hostRoot)
+        var written = ""
         do {
             try installer.installBinary(from: source ?? "/proc/self/exe", to: binDir, name: name)
             var environment = env.map { item -> (name: String, value: String) in
@@ -100,6 +101,9 @@ struct CredentialProviderInstallCommand: AsyncParsableCommand {
                 return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
             }
             if let credentialsFrom {
+                // Fingerprint before reading: a Secret update landing between the write and the watch loop's
+                // first look is then seen as a change, not taken as the starting point.
+                written = installer.fingerprint(credentialsFrom)
                 try installer.writeCredentials(from: credentialsFrom, to: credentialsFile)
                 if !environment.contains(where: { $0.name == "AWS_SHARED_CREDENTIALS_FILE" }) {
                     environment.append(("AWS_SHARED_CREDENTIALS_FILE", credentialsFile))
@@ -119,7 +123,7 @@ struct CredentialProviderInstallCommand: AsyncParsableCommand {
             throw HelperFailure(problem.description)
         }
         guard watch, let credentialsFrom else { return }
-        var last = installer.fingerprint(credentialsFrom)
+        var last = written
         while !Task.isCancelled {
             try await Task.sleep(for: .seconds(5))
             let current = installer.fingerprint(credentialsFrom)
