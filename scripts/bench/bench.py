@@ -594,6 +594,9 @@ class Bench:
         return self.results
 
 
+ALL_SCENARIOS = ("fanout", "startup", "idle_run", "watching", "profile", "restart", "throttled")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin-dir", required=True, help="folder holding aws-ecr-cred-helper and kube-test-server")
@@ -608,7 +611,7 @@ def main():
                         "scripts/envtest.sh, a fresh one per measurement (scripts/bench.sh --envtest passes this)")
     parser.add_argument("--prefix", default="ecrbench-", help="namespace prefix on a real cluster")
     parser.add_argument("--sizes", help="fan-out sizes, comma-separated")
-    parser.add_argument("--scenarios", default="fanout,startup,idle_run,watching,profile,restart,throttled",
+    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
                         help="comma-separated subset of: fanout,startup,idle_run,watching,profile,restart,throttled")
     parser.add_argument("--restart-size", type=int, help="restart scenario: target namespaces already holding the secret")
     parser.add_argument("--restart-foreign", type=int, help="restart scenario: foreign namespaces beside them (default: as many)")
@@ -673,7 +676,13 @@ def main():
     block = report.render(results, args)
     print(block)
     if args.out:
-        report.write_block(args.out, block, "real" if real else "stand-in")
+        partial = None
+        if set(args.scenarios) < set(ALL_SCENARIOS) and not args.quick:
+            m = results["machine"]
+            partial = "_This section is from a later run of only `%s` (%s, commit %s, %.1f minutes, load average %s); the rest of this block is from the full run above._" % (
+                ",".join(args.scenarios), results["started"], m["commit"], results.get("duration_s", 0) / 60,
+                " ".join("%.2f" % x for x in m["load_before"]))
+        report.write_block(args.out, block, "real" if real else "stand-in", partial_note=partial)
         log("results written to %s" % args.out)
     if args.json:
         shutil.copy(os.path.join(bench.workdir, "results.json"), args.json)
