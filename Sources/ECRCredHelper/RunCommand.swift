@@ -33,6 +33,8 @@ struct RunCommand: AsyncParsableCommand {
     var metricsPerNamespace: String?
 
     func run() async throws {
+        // Before the clients start their threads (see MemoryRelease.limitArenas).
+        MemoryRelease.limitArenas(to: 2)
         let runtime = try Runtime.make(settings, logging)
         let env = runtime.environment
         let registry = PrometheusCollectorRegistry()
