@@ -14,9 +14,14 @@ public struct SettingValue: Sendable, Hashable {
 }
 
 /// The raw settings of one cycle, already resolved by precedence (flag > environment > file) by whoever
-/// read them. Keys are the environment variable names (`NAMESPACES`, `SECRET_NAME`, ...).
+/// read them, with what a message needs to say where a missing value belongs.
 public struct SettingValues: Sendable {
+    /// By setting key (`NAMESPACES`, `SECRET_NAME`, ...).
     public var values: [String: SettingValue]
+    /// Where the file of each setting would be read (`/config/NAMESPACES`), for "set it in ..." advice.
+    public var filePaths: [String: String] = [:]
+    /// Files that exist but could not be read: already reported, so "is missing" is not said of them.
+    public var unreadable: Set<String> = []
 
     public init(_ values: [String: SettingValue] = [:]) {
         self.values = values
@@ -27,18 +32,34 @@ public struct SettingValues: Sendable {
         set { values[key] = newValue }
     }
 
+    public subscript(setting: Setting) -> SettingValue? {
+        get { values[setting.key] }
+        set { values[setting.key] = newValue }
+    }
+
     /// The trimmed value, or nil when unset or blank.
-    func string(_ key: String) -> String? {
-        guard let value = values[key]?.trimmed, !value.isEmpty else { return nil }
+    public func string(_ setting: Setting) -> String? {
+        guard let value = values[setting.key]?.trimmed, !value.isEmpty else { return nil }
         return value
     }
 
     /// Items separated by whitespace or commas (the original used spaces; files often hold newlines).
-    func list(_ key: String) -> [String] {
-        guard let raw = values[key]?.raw else { return [] }
-        return raw.split { $0 == "," || $0.isWhitespace || $0 == "\u{FEFF}" }
-            .map(String.init)
+    public func list(_ setting: Setting) -> [String] {
+        guard let raw = values[setting.key]?.raw else { return [] }
+        return raw.split { $0 == "," || $0.isWhitespace || $0 == "\u{FEFF}" }.map(String.init)
     }
 
-    func origin(_ key: String) -> String { values[key]?.origin ?? "default" }
+    /// `file /config/NAMESPACES`, `environment NAMESPACES`, `flag --namespaces`, or `default`.
+    public func origin(_ setting: Setting) -> String { values[setting.key]?.origin ?? "default" }
+
+    /// Every place this setting can be given, for a message about a missing value:
+    /// `/config/NAMESPACES, the NAMESPACES variable or --namespaces`.
+    public func placesFor(_ setting: Setting) -> String {
+        var places: [String] = []
+        if let path = filePaths[setting.key] { places.append(path) }
+        if setting.readsEnvironment { places.append("the \(setting.key) variable") }
+        if let flag = setting.flag { places.append("--\(flag)") }
+        guard places.count > 1 else { return places.first ?? setting.key }
+        return places.dropLast().joined(separator: ", ") + " or " + places.last!
+    }
 }
