@@ -148,12 +148,12 @@ struct CheckCommand: Subcommand {
                 what: "record events", verb: "create", resource: "events", namespace: podNamespace,
                 rule: "- {apiGroups: [\"\"], resources: [\"events\"], verbs: [\"create\", \"patch\"]}  # in a Role in \(podNamespace)"
             ))
-            if let election = process.leaderElection {
-                let leaseNamespace = election.namespace
-                let rule = "- {apiGroups: [\"coordination.k8s.io\"], resources: [\"leases\"], verbs: [\"get\", \"create\", \"update\"]}  # in a Role in \(leaseNamespace)"
-                for verb in ["get", "create", "update"] {
-                    list.append(Requirement(what: "leader election", verb: verb, resource: "leases", group: "coordination.k8s.io", namespace: leaseNamespace, rule: rule))
-                }
+        }
+        if let election = process.leaderElection {
+            let leaseNamespace = election.namespace
+            let rule = "- {apiGroups: [\"coordination.k8s.io\"], resources: [\"leases\"], verbs: [\"get\", \"create\", \"update\"]}  # in a Role in \(leaseNamespace)"
+            for verb in ["get", "create", "update"] {
+                list.append(Requirement(what: "leader election", verb: verb, resource: "leases", group: "coordination.k8s.io", namespace: leaseNamespace, rule: rule))
             }
         }
         return list

@@ -240,6 +240,8 @@ public actor ExecCredentialProvider {
                 command: config.command, arguments: config.args, environment: environment, interactive: interactive,
                 timeout: interactive ? nil : timeout
             )
+        } catch .notFound(let code) where code == EACCES {
+            throw ExecPluginError(message: "\(who) is not executable by this user: check its permissions (chmod +x) and the file system's noexec mount option")
         } catch .notFound {
             let hint = config.installHint.map { Printable.escape($0, limit: 300) } ?? "install it, or fix the command in the kubeconfig"
             throw ExecPluginError(message: "\(who) not found\(config.command.contains("/") ? "" : " in PATH"): \(hint)")

@@ -204,6 +204,10 @@ struct ScriptPlugin {
         #expect(await failure(always).contains("needs a terminal (interactiveMode: Always) but standard input is not one"))
         #expect(plugin.runs == 2, "not run without a terminal")
 
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: plugin.path)
+        #expect(await failure(config) == "exec plugin \(plugin.path) (kubeconfig user \"plugin-user\") is not executable by this user: check its permissions (chmod +x) and the file system's noexec mount option")
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: plugin.path)
+
         var notJSON = config
         notJSON.command = "/bin/echo"
         notJSON.args = ["hello"]
