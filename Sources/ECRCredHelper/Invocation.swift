@@ -17,8 +17,8 @@ protocol Subcommand: Sendable {
     static var exitCodes: [(code: Int32, meaning: String)] { get }
     /// The settings of `concerns`, in declaration order.
     static var settings: [Setting] { get }
-    /// Settings a command accepts without using them, not shown in its help: `--aws-config-dir` for
-    /// commands that read no AWS file, because scripts pass both folders to every command.
+    /// Settings a command accepts without using them, not shown in its help: the locations
+    /// (`--config-dir`, `--aws-config-dir`, `--kubeconfig`), because scripts pass the same ones to every command.
     static var tolerated: [Setting] { get }
 
     init(_ invocation: Invocation)
@@ -30,7 +30,7 @@ extension Subcommand {
     static var switches: [Switch] { [] }
     static var exitCodes: [(code: Int32, meaning: String)] { [(0, "success"), (1, "failure (one line on standard error names the cause and the fix)")] }
     static var settings: [Setting] { Setting.of(concerns) }
-    static var tolerated: [Setting] { settings.contains(.configDirectory) && !settings.contains(.awsConfigDirectory) ? [.awsConfigDirectory] : [] }
+    static var tolerated: [Setting] { [.configDirectory, .awsConfigDirectory, .kubeconfig].filter { !settings.contains($0) } }
 }
 
 struct Switch: Sendable {

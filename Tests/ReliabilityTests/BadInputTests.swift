@@ -275,7 +275,7 @@ import TestSupport
         try folder.write("config", "apiVersion: v1\n'multi\n\n\nline' x\n")
         let message = try #require(Self.message { _ = try KubeConfiguration.kubeconfig(path: folder.path + "/config") })
         #expect(!message.contains("\n"), "\(message)")
-        #expect(message.contains("multi\\u{a}"), "\(message)")
+        #expect(message.contains("multi\\n"), "\(message)")
     }
 
     @Test func contextNameWithLineBreaksGivesAOneLineError() throws {
@@ -283,7 +283,7 @@ import TestSupport
         let folder = try TemporaryFolder()
         try folder.write("config", #"{"contexts": [{"name": "a\n\nb", "context": {"cluster": "c"}}]}"#)
         let message = try #require(Self.message { _ = try KubeConfiguration.kubeconfig(path: folder.path + "/config") })
-        #expect(message == "kubeconfig \(folder.path)/config has no current-context; pass a context (contexts: a\\n\\nb)")
+        #expect(message == "kubeconfig \(folder.path)/config has no current-context; pass a context with --context (contexts: a\\n\\nb)")
     }
 
     @Test func tokenNeverInTheDescription() throws {
