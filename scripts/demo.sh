@@ -117,7 +117,10 @@ for registry, entry in auths.items():
 done
 
 say "aws-ecr-cred-helper run (the Deployment's command), in the background"
-HTTP_PORT=0 helper run > "$work/run.out" 2> "$work/run.log" &
+# Started directly (not through the helper function) so that $! is the helper's own process.
+HTTP_PORT=0 AWS_ENDPOINT_URL="$aws" "$bin/aws-ecr-cred-helper" run \
+  --config-dir "$work/config" --aws-config-dir "$work/config-aws" --kubeconfig "$work/kubeconfig" \
+  > "$work/run.out" 2> "$work/run.log" &
 run_pid=$!
 pids+=("$run_pid")
 for _ in $(seq 1 200); do grep -q "sync complete" "$work/run.log" && break; sleep 0.1; done
@@ -127,7 +130,7 @@ import re, sys
 line = next(l for l in open(sys.argv[1]) if "sync complete" in l)
 fields = dict(re.findall(r"(\w+)=(\S+)", line))
 print("   the token expires at %s; the next refresh is due at %s" % (fields.get("token_expires"), fields.get("next_refresh")))
-print("   (half the token's lifetime, minus up to 5%% jitter: REFRESH_FRACTION=0.5, never later than REFRESH_INTERVAL)")
+print("   (half the token's lifetime, minus up to 5% jitter: REFRESH_FRACTION=0.5, never later than REFRESH_INTERVAL)")
 PY
 
 say "a repair: someone deletes the secret in team-b (simulated, as admin)"
@@ -148,6 +151,9 @@ else
 fi
 
 say "SIGTERM: run stops"
+stopping=$(date +%s.%N)
 kill -TERM "$run_pid"
-wait "$run_pid" || true
+status=0
+wait "$run_pid" || status=$?
+note "exited with status $status after $(python3 -c "print(round($(date +%s.%N) - $stopping, 2))") s; its last log line:"
 tail -n 1 "$work/run.log" | sed 's/^/   /' >&2
