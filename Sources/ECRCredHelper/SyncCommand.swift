@@ -12,7 +12,7 @@ struct SyncCommand: Subcommand {
         summary line; with LOG_FORMAT=json every one of those lines is a JSON object. The pass's own progress \
         is logged only with LOG_LEVEL=debug.
         """
-    static let concerns: [Setting.Concern] = [.locations, .awsLocation, .kubernetes, .namespaces, .secret, .aws, .serviceAccounts, .writes, .logging]
+    static let concerns: [Setting.Concern] = [.locations, .awsLocation, .kubernetes, .namespaces, .secret, .aws, .serviceAccounts, .writes, .syncPass, .logging]
     static var exitCodes: [(code: Int32, meaning: String)] {
         [
             (0, "every target namespace holds a fresh secret"),
@@ -27,8 +27,14 @@ struct SyncCommand: Subcommand {
 
     func run() async throws {
         let source = invocation.settings
-        // Every configuration problem at once, before anything is contacted.
-        _ = try source.load()
+        // Every configuration problem at once (the pass's --timeout among them), before anything is contacted.
+        let (values, _) = source.read()
+        var reader = SettingsReader(values)
+        let timeout = reader.duration(.syncTimeout, fallback: .seconds(300), minimum: .seconds(1))
+        do { _ = try source.load() } catch {
+            throw HelperFailure(lines: error.problems + reader.problems.map(\.line))
+        }
+        if !reader.problems.isEmpty { throw HelperFailure(lines: reader.problems.map(\.line)) }
         let tokens = try invocation.tokenSource()
         let kube: KubernetesClient
         do { kube = try invocation.oneShotKubeClient() } catch {
@@ -41,7 +47,7 @@ struct SyncCommand: Subcommand {
             let controller = SyncController(dependencies: .init(
                 kube: kube, tokens: tokens, settings: source, status: HelperStatus(), logger: controllerLogger
             ))
-            report = try await controller.syncOnce()
+            report = try await controller.syncOnce(timeout: timeout)
         } catch {
             try? await kube.shutdown()
             try? await tokens.shutdown()

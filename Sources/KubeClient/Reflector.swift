@@ -42,9 +42,25 @@ public struct Reflector<R: KubeResource, Projection: Sendable & Equatable>: Send
     public func run(
         _ events: some AsyncSequence<WatcherEvent<R>, Never>, onChange: @escaping @Sendable (ReflectorChange) async -> Void
     ) async {
+        // A paged list: projections only, gathered until the list is complete, then one replace.
+        var pending: [String: Store<Projection>.Entry]?
         for await event in events {
             if Task.isCancelled { return }
             switch event {
+            case .initStarted:
+                pending = [:]
+            case .initPage(let objects):
+                for object in objects {
+                    guard let key = key(object) else { continue }
+                    pending?[key] = .init(value: project(object), resourceVersion: object.metadata.resourceVersion)
+                }
+            case .initDone:
+                let initial = !store.isReady
+                let changed = store.replace(pending ?? [:])
+                pending = nil
+                // The pages are gone; hand the heap they grew back to the system.
+                MemoryRelease.trim()
+                await onChange(.relisted(keys: changed, initial: initial))
             case .restarted(let objects):
                 var entries: [String: Store<Projection>.Entry] = [:]
                 for object in objects {

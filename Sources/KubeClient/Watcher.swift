@@ -3,7 +3,14 @@ import Logging
 /// What a `Watcher` reports: the full state after each (re)list, then changes.
 public enum WatcherEvent<R: KubeResource>: Sendable {
     /// The complete current list; replaces whatever the consumer knew (sent first, and after each relist).
+    /// Only without `pageSize`; with it, the list comes as `initStarted`, `initPage`..., `initDone`.
     case restarted([R])
+    /// A (re)list begins: what follows until `initDone` replaces whatever the consumer knew.
+    case initStarted
+    /// One page of the list (kube-runtime's `InitApply`, a page at a time).
+    case initPage([R])
+    /// The list is complete.
+    case initDone
     /// An object was added or modified.
     case applied(R)
     case deleted(R)
@@ -36,6 +43,10 @@ public struct Watcher<R: KubeResource>: Sendable {
     /// Called for every failed list or watch request (before the backoff), e.g. to tell why a store is
     /// not ready.
     public var onError: @Sendable (any Error) -> Void = { _ in }
+    /// List in pages of this many objects (`limit` and `continue`, as client-go's reflector does with 500),
+    /// emitting each page as it arrives, so that a big cluster's list is never held whole. nil: one list,
+    /// emitted as `.restarted`.
+    public var pageSize: Int?
 
     public init(
         client: KubernetesClient,
@@ -83,12 +94,16 @@ public struct Watcher<R: KubeResource>: Sendable {
         while !Task.isCancelled {
             if mustList {
                 do {
-                    let list = try await client.list(R.self, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector)
-                    resourceVersion = list.metadata.resourceVersion
+                    if let pageSize {
+                        resourceVersion = try await listInPages(pageSize, continuation)
+                    } else {
+                        let list = try await client.list(R.self, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector)
+                        resourceVersion = list.metadata.resourceVersion
+                        continuation.yield(.restarted(list.items))
+                        logger.debug("watcher listed", metadata: ["resource": what, "items": "\(list.items.count)", "resourceVersion": "\(resourceVersion ?? "")"])
+                    }
                     mustList = false
                     failures = 0
-                    continuation.yield(.restarted(list.items))
-                    logger.debug("watcher listed", metadata: ["resource": what, "items": "\(list.items.count)", "resourceVersion": "\(resourceVersion ?? "")"])
                 } catch {
                     if Task.isCancelled { return }
                     failures += 1
@@ -154,6 +169,35 @@ public struct Watcher<R: KubeResource>: Sendable {
                 failures += 1
                 guard await pause(after: error, failures: failures, during: "watch") else { return }
                 onRestart(.error)
+            }
+        }
+    }
+
+    /// Lists page by page, yielding each page; returns the list's resourceVersion. A continue token that
+    /// expired mid-list (410) starts the list over.
+    private func listInPages(_ size: Int, _ continuation: AsyncStream<WatcherEvent<R>>.Continuation) async throws -> String? {
+        while true {
+            continuation.yield(.initStarted)
+            var token: String?
+            var count = 0
+            do {
+                repeat {
+                    let page = try await client.listPage(
+                        R.self, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector, limit: size,
+                        continueToken: token)
+                    count += page.items.count
+                    continuation.yield(.initPage(page.items))
+                    token = page.metadata.continue.flatMap { $0.isEmpty ? nil : $0 }
+                    if token == nil {
+                        continuation.yield(.initDone)
+                        logger.debug("watcher listed", metadata: ["resource": what, "items": "\(count)", "resourceVersion": "\(page.metadata.resourceVersion ?? "")"])
+                        return page.metadata.resourceVersion
+                    }
+                } while !Task.isCancelled
+                throw CancellationError()
+            } catch let error as KubeAPIError where error.isGone && token != nil {
+                logger.debug("list continue token expired; listing again", metadata: ["resource": what])
+                continue
             }
         }
     }

@@ -17,6 +17,12 @@ extension KubeAPI {
             case ("DELETE", ["faults"]):
                 faults.clear()
                 return .json(200, ["status": "Success"])
+            case ("POST", ["throttle"]):
+                seats.configure(try JSONDecoder().decode(ThrottleConfiguration.self, from: Data(request.body)))
+                return .json(201, ["status": "Success"])
+            case ("DELETE", ["throttle"]):
+                seats.configure(nil)
+                return .json(200, ["status": "Success"])
             case ("POST", ["close-watches"]):
                 store.endAllWatches(abort: query.flag("drop"))
                 return .json(200, ["status": "Success"])

@@ -19,6 +19,9 @@ enum Handling: Sendable {
     case reply(HTTPReply)
     /// Wait this long, then handle the request again with these (already consumed) faults.
     case later(Duration, [Fault])
+    /// A throttled user's request: wait for a seat (or be rejected), hold it for the service time, then
+    /// handle the request with these (already consumed) faults.
+    case seated([Fault])
 }
 
 /// What the API logic answers.

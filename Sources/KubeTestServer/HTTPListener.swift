@@ -143,6 +143,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .reply(.watch(let session)):
             busy = true
             startWatch(session, head: head, context: context)
+        case .seated(let faults):
+            awaitSeat(faults, head: head, request: request, context: context)
         case .later(let delay, let faults):
             busy = true
             let api = self.api
@@ -155,6 +157,29 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 eventLoop.execute {
                     boundHandler.value.delayEnded(handling, head: head, request: request, context: boundContext.value)
                 }
+            }
+        }
+    }
+
+    /// A throttled request: a seat (or a 429 as kube-apiserver sends it), the service time, the answer.
+    private func awaitSeat(_ faults: [Fault], head: HTTPRequestHead, request: HTTPRequestData, context: ChannelHandlerContext) {
+        busy = true
+        let api = self.api
+        let eventLoop = context.eventLoop
+        let boundHandler = NIOLoopBound(self, eventLoop: eventLoop)
+        let boundContext = NIOLoopBound(context, eventLoop: eventLoop)
+        Task {
+            let handling: Handling
+            if await api.seats.acquire() {
+                try? await Task.sleep(for: api.seats.configuration?.serviceTime ?? .zero)
+                handling = api.handle(request, takenFaults: faults, seated: true)
+                api.seats.release()
+            } else {
+                handling = .reply(ThrottleConfiguration.rejection)
+                api.recordRejection(request)
+            }
+            eventLoop.execute {
+                boundHandler.value.delayEnded(handling, head: head, request: request, context: boundContext.value)
             }
         }
     }

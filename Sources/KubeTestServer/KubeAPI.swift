@@ -11,6 +11,8 @@ final class KubeAPI: Sendable {
     let store: ObjectStore
     let users = UserDirectory()
     let faults = FaultBook()
+    /// API Priority and Fairness for throttled users (off unless configured).
+    let seats = SeatPool()
     let log: RequestLog
     let adminToken: String
     let bookmarkInterval: Duration
@@ -23,6 +25,7 @@ final class KubeAPI: Sendable {
         self.adminToken = adminToken
         bookmarkInterval = configuration.bookmarkInterval
         createsDefaultServiceAccounts = configuration.defaultServiceAccounts
+        seats.configure(configuration.throttle)
         serverAddress = Mutex("\(configuration.host):\(configuration.port)")
         users.add(TestUser.admin(token: adminToken))
         for user in configuration.users { users.add(user) }
@@ -33,7 +36,7 @@ final class KubeAPI: Sendable {
 
     /// Handles a request synchronously (on the connection's event loop). Only an injected delay needs to
     /// wait: then the answer is `.later`, and the caller waits and calls again with the faults already taken.
-    func handle(_ request: HTTPRequestData, takenFaults: [Fault]? = nil) -> Handling {
+    func handle(_ request: HTTPRequestData, takenFaults: [Fault]? = nil, seated: Bool = false) -> Handling {
         let route = Route.parse(request.path)
         if case .admin(let segments) = route {
             return .reply(handleAdmin(segments, request))
@@ -43,6 +46,9 @@ final class KubeAPI: Sendable {
             var delay = Duration.zero
             for case .delay(let duration) in fired { delay += duration }
             if delay > .zero { return .later(delay, fired) }
+        }
+        if !seated, case .resource = route, !Self.isWatch(request), seats.applies(to: authenticate(request)?.name) {
+            return .seated(fired)
         }
         var record = RecordedRequest(
             method: request.method, path: request.path, query: request.query, verb: "", resource: "", namespace: nil,
@@ -91,6 +97,24 @@ final class KubeAPI: Sendable {
         } catch {
             return .status(error)
         }
+    }
+
+    /// A throttled request that got no seat: in the request log with its 429, like any answer.
+    func recordRejection(_ request: HTTPRequestData) {
+        var record = RecordedRequest(
+            method: request.method, path: request.path, query: request.query, verb: "", resource: "", namespace: nil,
+            name: nil, user: authenticate(request)?.name, status: 429, contentType: request.header("Content-Type"))
+        if case .resource(let resource) = Route.parse(request.path) {
+            record.resource = resource.kind.plural
+            record.namespace = resource.namespace
+            record.name = resource.name
+            record.verb = verb(for: request, resource)
+        }
+        log.append(record)
+    }
+
+    static func isWatch(_ request: HTTPRequestData) -> Bool {
+        QueryParameters(request.query).flag("watch") || request.path.contains("/watch/")
     }
 
     private func authenticate(_ request: HTTPRequestData) -> TestUser? {

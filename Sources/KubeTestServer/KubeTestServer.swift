@@ -195,6 +195,14 @@ public final class KubeTestServer: Sendable {
         api.faults.clear()
     }
 
+    /// Throttles users as API Priority and Fairness does (nil: off).
+    public func throttle(_ configuration: ThrottleConfiguration?) async {
+        api.seats.configure(configuration)
+    }
+
+    /// Throttled requests answered 429 so far.
+    public var throttleRejections: Int { api.seats.rejected }
+
     /// Ends every open watch stream now: each response ends cleanly (as on a server-side watch timeout), or
     /// with `dropConnections` its connection is cut mid-response (as when an API server dies).
     public func closeWatches(dropConnections: Bool = false) async {

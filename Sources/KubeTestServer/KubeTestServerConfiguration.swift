@@ -24,6 +24,8 @@ public struct KubeTestServerConfiguration: Sendable {
     /// Give every new namespace a `default` ServiceAccount, as a cluster's controller manager does (off: a bare
     /// API server, where new namespaces have none).
     public var defaultServiceAccounts: Bool = false
+    /// API Priority and Fairness for throttled users: seats, reject or queue (off when nil).
+    public var throttle: ThrottleConfiguration?
 
     public init(
         host: String = "127.0.0.1",

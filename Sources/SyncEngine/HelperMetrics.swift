@@ -45,6 +45,12 @@ public struct HelperMetrics: Sendable {
         }
     }
 
+    /// The API server answered a write with 429 (or a 5xx with Retry-After).
+    func apiThrottled(_ count: Int) {
+        guard count > 0 else { return }
+        Counter(label: Self.prefix + "api_throttled_requests_total").increment(by: count)
+    }
+
     func watchRestarted(resource: String) {
         Counter(label: Self.prefix + "watch_restarts_total", dimensions: [("resource", resource)]).increment()
     }

@@ -20,11 +20,31 @@ public struct SecretWriter: Sendable {
         public var action: RequeueAction = .wait
         /// The resourceVersion the server answered a successful apply with.
         public var resourceVersion: String?
+        /// The error of a failed write, for the pacing to read.
+        public var error: (any Error)?
+    }
+
+    /// How a fan-out paces and retries.
+    public struct Pacing: Sendable {
+        public var governor: WriteGovernor
+        public var time: any TimeSource
+        /// Throttled writes (429, 5xx) are retried inline until this instant of `time`; later ones fail
+        /// and are left to the caller (a requeue, or `sync`'s exit code).
+        public var deadline: Duration
+        /// Checked before every request: a shutting-down process starts no new write.
+        public var shouldStop: @Sendable () async -> Bool
+
+        public init(governor: WriteGovernor, time: any TimeSource, deadline: Duration, shouldStop: @escaping @Sendable () async -> Bool = { false }) {
+            self.governor = governor
+            self.time = time
+            self.deadline = deadline
+            self.shouldStop = shouldStop
+        }
     }
 
     /// Applies the desired secret in every namespace given (the reconcile already decided they need it),
-    /// at most `concurrency` at once. The body is encoded once: it leaves the namespace out, the URL names it.
-    public func apply(_ desired: DesiredSecret, to namespaces: [String], concurrency: Int) async -> [String: Result] {
+    /// paced by the governor. The body is encoded once: it leaves the namespace out, the URL names it.
+    public func apply(_ desired: DesiredSecret, to namespaces: [String], pacing: Pacing) async -> [String: Result] {
         var results: [String: Result] = [:]
         guard !namespaces.isEmpty else { return results }
         let body: EncodedBody<Secret>
@@ -36,20 +56,74 @@ public struct SecretWriter: Sendable {
             }
             return results
         }
+        let workers = pacing.governor.maximum
         await withTaskGroup(of: (String, Result).self) { group in
             var next = namespaces.makeIterator()
             func startNext() -> Bool {
                 guard let namespace = next.next() else { return false }
-                group.addTask { (namespace, await self.apply(body, name: desired.name, in: namespace)) }
+                group.addTask { (namespace, await self.applyPaced(body, name: desired.name, in: namespace, pacing: pacing)) }
                 return true
             }
-            for _ in 0..<max(1, concurrency) where !startNext() { break }
+            for _ in 0..<workers where !startNext() { break }
             while let (namespace, result) = await group.next() {
                 results[namespace] = result
                 _ = startNext()
             }
         }
         return results
+    }
+
+    /// One namespace: waits for the governor, applies, and retries throttling and server errors inline
+    /// until the deadline, so a busy server is written at the rate it grants instead of failing.
+    func applyPaced(_ body: EncodedBody<Secret>, name: String, in namespace: String, pacing: Pacing) async -> Result {
+        var serverErrors = 0
+        while true {
+            if await pacing.shouldStop() {
+                return Result(outcome: .failed(reason: "not written: the helper is shutting down", retryable: true), action: .backoff(atLeast: .zero))
+            }
+            do {
+                try await pacing.governor.acquire()
+            } catch {
+                return Result(outcome: .failed(reason: "not written: the helper is shutting down", retryable: true), action: .backoff(atLeast: .zero))
+            }
+            let started = pacing.time.now
+            let result = await apply(body, name: name, in: namespace)
+            let throttle = Self.throttling(result)
+            switch throttle {
+            case .none:
+                await pacing.governor.release(result.outcome == .written ? .completed(latency: pacing.time.now - started) : .failed)
+                return result
+            case .throttled(let retryAfter):
+                await pacing.governor.release(.throttled(retryAfter: retryAfter))
+                // The governor holds every request until Retry-After passes; without one, a short pause.
+                let wait = retryAfter ?? .milliseconds(250)
+                guard pacing.time.now + wait < pacing.deadline else { return result }
+                if retryAfter == nil { try? await pacing.time.sleep(until: pacing.time.now + wait) }
+            case .serverError:
+                await pacing.governor.release(.failed)
+                serverErrors += 1
+                let wait = ExponentialBackoffPolicy(initial: .milliseconds(500), maximum: .seconds(10)).delay(afterFailures: serverErrors)
+                guard pacing.time.now + wait < pacing.deadline else { return result }
+                try? await pacing.time.sleep(until: pacing.time.now + wait)
+            }
+        }
+    }
+
+    enum Throttling: Equatable {
+        case none
+        /// 429, or a 5xx that says when to come back: the server is shedding load.
+        case throttled(retryAfter: Duration?)
+        /// Any other 5xx: retried with a backoff.
+        case serverError
+    }
+
+    static func throttling(_ result: Result) -> Throttling {
+        guard let error = result.error as? KubeAPIError else { return .none }
+        if error.isTooManyRequests || ((500...599).contains(error.statusCode) && error.retryAfter != nil) {
+            return .throttled(retryAfter: error.retryAfter)
+        }
+        if (500...599).contains(error.statusCode) { return .serverError }
+        return .none
     }
 
     /// One apply; never throws, so one namespace failing never stops the others.
@@ -65,7 +139,7 @@ public struct SecretWriter: Sendable {
                 return Result(outcome: .foreign(type: existing.type ?? "Opaque"))
             }
             let (outcome, action) = ErrorPolicy.namespaceFailure(error, namespace: namespace, secretName: name)
-            return Result(outcome: outcome, action: action)
+            return Result(outcome: outcome, action: action, error: error)
         }
     }
 

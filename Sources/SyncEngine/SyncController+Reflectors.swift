@@ -12,11 +12,12 @@ extension SyncController {
             let store = secrets
             // A new name: what was stored is about another secret.
             store.replaceWithNothing()
-            let watcher = Watcher(
-                client: deps.kube, type: Secret.self, namespace: nil, fieldSelector: "metadata.name=\(name)", logger: logger,
+            var watcher = Watcher(
+                client: deps.kube, type: SecretDigest.self, namespace: nil, fieldSelector: "metadata.name=\(name)", logger: logger,
                 onRestart: { [metrics = deps.metrics] _ in metrics.watchRestarted(resource: "secrets") }
             )
-            let reflector = Reflector<Secret, ObservedSecret>(store: store, key: { $0.metadata.namespace }, project: ObservedSecret.init)
+            watcher.pageSize = Self.listPageSize
+            let reflector = Reflector<SecretDigest, ObservedSecret>(store: store, key: { $0.metadata.namespace }, project: ObservedSecret.init)
             let task = Task { await reflector.run(watcher) { change in await self.changed(change) } }
             secretReflector = (name, task)
         }
@@ -27,10 +28,11 @@ extension SyncController {
             namespaceReflector?.task.cancel()
             namespaces.replaceWithNothing()
             let selector = settings.namespaces.labelSelector?.description
-            let watcher = Watcher(
+            var watcher = Watcher(
                 client: deps.kube, type: Namespace.self, namespace: nil, labelSelector: selector, logger: logger,
                 onRestart: { [metrics = deps.metrics] _ in metrics.watchRestarted(resource: "namespaces") }
             )
+            watcher.pageSize = Self.listPageSize
             // A namespace being deleted is no target: its secrets go with it.
             let reflector = Reflector<Namespace, [String: String]?>(
                 store: namespaces, key: { $0.metadata.name },
@@ -39,6 +41,9 @@ extension SyncController {
             namespaceReflector = (selector, task)
         }
     }
+
+    /// Lists come in pages of this many objects (client-go's reflector uses 500 too).
+    static let listPageSize = 500
 
     func stopReflectors() {
         secretReflector?.task.cancel()

@@ -91,6 +91,23 @@ public actor SyncController {
     var namespaceFailures: [String: String] = [:]
     /// A refresh is failing: one Warning event for the stretch, a Normal one when it recovers.
     var failingRefresh = false
+    /// Paces writes to what the API server grants; rebuilt when CONCURRENCY or the rate limit change.
+    var governor: (key: GovernorKey, governor: WriteGovernor)?
+    /// Set by graceful shutdown: no new write starts.
+    var stopping = false
+    /// The worker, cancelled if it has not finished within `shutdownGrace` of a graceful shutdown.
+    var worker: Task<Void, Never>?
+    /// How long writes in flight may finish after SIGTERM before they are abandoned (never half-applied:
+    /// one apply is atomic on the server).
+    let shutdownGrace: Duration = .seconds(3)
+    /// How long a pass of `run` retries throttled writes inline before leaving them to the queue's retry.
+    let passDeadline: Duration = .seconds(600)
+
+    struct GovernorKey: Hashable {
+        var concurrency: Int
+        var qps: Double?
+        var burst: Int
+    }
 
     public init(dependencies: Dependencies, tickInterval: Duration = .seconds(1)) {
         self.deps = dependencies
@@ -104,14 +121,16 @@ public actor SyncController {
     /// One pass, for `sync` and scripts: settings, one login, the stores' initial lists, every write.
     /// Throws only when nothing could be attempted (bad settings, no login); per-namespace problems are
     /// in the report.
-    public func syncOnce() async throws -> SyncReport {
+    /// - Parameter timeout: how long throttled writes (429, 5xx) are retried before `sync` gives up on them.
+    public func syncOnce(timeout: Duration = .seconds(300)) async throws -> SyncReport {
         let settings = try deps.settings.load()
         self.settings = settings
         let login = try await fetchOnce(settings)
         startReflectors(settings)
         defer { stopReflectors() }
         await settle(settings)
-        let report = await reconcileAll(settings: settings, desired: DesiredSecret(name: settings.secretName, login: login))
+        let report = await reconcileAll(
+            settings: settings, desired: DesiredSecret(name: settings.secretName, login: login), deadline: deps.time.now + timeout)
         await recordOutcome(report)
         return report
     }
@@ -119,23 +138,36 @@ public actor SyncController {
     /// Runs until cancelled or until graceful shutdown, which lets the work in flight finish.
     public func run() async {
         await queue.add(.all)
+        let worker = Task { await self.work() }
+        self.worker = worker
+        let poller = Task { await self.pollConfiguration() }
         await withGracefulShutdownHandler {
             await withTaskCancellationHandler {
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await self.pollConfiguration() }
-                    group.addTask { await self.work() }
-                    // The worker ends when the queue shuts down; then stop polling.
-                    await group.next()
-                    group.cancelAll()
-                }
+                await worker.value
             } onCancel: {
+                worker.cancel()
                 Task { await self.queue.shutDown() }
             }
         } onGracefulShutdown: {
-            Task { await self.queue.shutDown() }
+            Task { await self.beginShutdown() }
         }
+        poller.cancel()
         stopReflectors()
         logger.info("sync loop stopped")
+    }
+
+    /// SIGTERM: start no new work and no new write; writes in flight get `shutdownGrace` to finish, then
+    /// the worker is cancelled (its requests abandoned), so the process exits within seconds whatever the
+    /// API server is doing.
+    private func beginShutdown() async {
+        stopping = true
+        await queue.shutDown()
+        let worker = self.worker
+        let grace = shutdownGrace
+        Task {
+            try? await Task.sleep(for: grace)
+            worker?.cancel()
+        }
     }
 
     // MARK: - The worker
@@ -205,7 +237,8 @@ public actor SyncController {
         }
         guard let login = await refresher.usableLogin() else { return }
         await settle(settings)
-        let report = await reconcileAll(settings: settings, desired: DesiredSecret(name: settings.secretName, login: login))
+        let report = await reconcileAll(
+            settings: settings, desired: DesiredSecret(name: settings.secretName, login: login), deadline: deps.time.now + passDeadline)
         await queue.add(.all, after: settings.refresh.resync)
         // A pass with an older login after a failed refresh is not a success: status, /readyz, the
         // last-success metric and the Events keep saying so until a fetch succeeds.
@@ -240,21 +273,23 @@ public actor SyncController {
         guard let settings else { return }
         let login = await refresher.usableLogin()
         let desired = login.map { DesiredSecret(name: settings.secretName, login: $0) }
-        let outcomes = await execute(names, settings: settings, desired: desired)
+        let outcomes = await execute(names, settings: settings, desired: desired, deadline: deps.time.now + passDeadline)
+        await summarizeThrottling()
         let written = outcomes.filter { $0.value == .written }.keys.sorted()
         if !written.isEmpty { logger.info("repaired pull secret", metadata: ["namespaces": "\(written.joined(separator: ","))"]) }
         await deps.status.recordNamespaceFailures(namespaceFailures)
     }
 
     /// Every target, plus (with PRUNE_UNSELECTED) every namespace holding our secret that is not one.
-    func reconcileAll(settings: HelperSettings, desired: DesiredSecret) async -> SyncReport {
+    func reconcileAll(settings: HelperSettings, desired: DesiredSecret, deadline: Duration) async -> SyncReport {
         let targets = targetNamespaces(settings)
         var names = targets
         if settings.pruneUnselected {
             let targetSet = Set(targets)
             names += secrets.keys.filter { !targetSet.contains($0) }.sorted()
         }
-        let outcomes = await execute(names, settings: settings, desired: desired)
+        let outcomes = await execute(names, settings: settings, desired: desired, deadline: deadline)
+        await summarizeThrottling()
         return SyncReport(outcomes: outcomes.filter { targets.contains($0.key) }, login: desired.login)
     }
 
@@ -262,7 +297,7 @@ public actor SyncController {
 
     /// Plans each namespace from the stores, then carries the plans out: applies (fanned out), prunes,
     /// ServiceAccount patches, and a requeue action for each failure. Returns the targets' outcomes.
-    func execute(_ names: [String], settings: HelperSettings, desired: DesiredSecret?) async -> [String: NamespaceOutcome] {
+    func execute(_ names: [String], settings: HelperSettings, desired: DesiredSecret?, deadline: Duration) async -> [String: NamespaceOutcome] {
         var outcomes: [String: NamespaceOutcome] = [:]
         var toApply: [String] = []
         for name in names {
@@ -280,7 +315,9 @@ public actor SyncController {
         }
         if let desired, !toApply.isEmpty {
             let writer = SecretWriter(client: deps.kube, logger: logger)
-            for (name, result) in await writer.apply(desired, to: toApply, concurrency: settings.concurrency) {
+            let pacing = SecretWriter.Pacing(
+                governor: governor(for: settings), time: deps.time, deadline: deadline, shouldStop: { await self.stopping })
+            for (name, result) in await writer.apply(desired, to: toApply, pacing: pacing) {
                 outcomes[name] = result.outcome
                 if result.outcome == .written {
                     // The watch's echo of this write carries the same resourceVersion: it changes nothing.
@@ -302,6 +339,28 @@ public actor SyncController {
             }
         }
         return outcomes
+    }
+
+    /// The governor for the current CONCURRENCY and rate limit (kept across passes: what it learned of the
+    /// server's capacity carries over).
+    func governor(for settings: HelperSettings) -> WriteGovernor {
+        let key = GovernorKey(concurrency: settings.concurrency, qps: settings.apiQPS, burst: settings.apiBurst)
+        if let governor, governor.key == key { return governor.governor }
+        let made = WriteGovernor(concurrency: key.concurrency, qps: key.qps, burst: key.burst, time: deps.time)
+        governor = (key, made)
+        return made
+    }
+
+    /// One line per pass when the API server throttled it, not one per namespace; and the metric.
+    private func summarizeThrottling() async {
+        guard let governor = governor?.governor else { return }
+        let statistics = await governor.takeStatistics()
+        guard statistics.throttled > 0 else { return }
+        deps.metrics.apiThrottled(statistics.throttled)
+        let limit = await governor.currentLimit
+        logger.notice(
+            "the API server throttled \(statistics.throttled) writes (429 or Retry-After); waited \(statistics.waited.humanReadable) in all; writes in flight went down to \(statistics.lowestLimit), now \(limit)",
+            metadata: ["throttled": "\(statistics.throttled)"])
     }
 
     private func requeue(_ key: WorkKey, _ action: RequeueAction) async {
@@ -377,7 +436,11 @@ public actor SyncController {
     private func recordOutcome(_ report: SyncReport) async {
         let now = Date()
         if let login = report.login {
-            await deps.status.recordSuccess(login: login, at: now, failing: namespaceFailures)
+            let complete = report.outcomes.values.allSatisfy { outcome in
+                if case .failed = outcome { return false }
+                return true
+            }
+            await deps.status.recordSuccess(login: login, at: now, failing: namespaceFailures, complete: complete)
         }
         deps.metrics.syncSucceeded(at: now, namespaces: report.succeeded.count)
         if failingRefresh {

@@ -89,13 +89,17 @@ extension HelperBinaryTests {
         /// against the same etcd data, and repairs work again without restarting the helper.
         @Test(arguments: APIServerKind.realOnly)
         func apiServerRestartWhileRunning(_ kind: APIServerKind) async throws {
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecr-helper-envtest-\(uniqueSuffix())").path
-            let script = TestEnvironment.repositoryRoot.appendingPathComponent("scripts/envtest.sh").path
-            try await runScript(script, ["start", directory], in: directory + "-out")
-            defer { _ = try? runScriptNow(script, ["stop", directory]) }
-            let env = try String(contentsOfFile: directory + "/env", encoding: .utf8)
-            let url = try #require(env.split(separator: "\n").first { $0.hasPrefix("KUBE_APISERVER_URL=") }.map { String($0.dropFirst(19)) })
-            let server = try RealAPIServer(url: url, directory: directory)
+            let server = try await RealAPIServer.startPrivate()
+            do {
+                try await restartWhileRunning(kind, server)
+                await server.stop()
+            } catch {
+                await server.stop()
+                throw error
+            }
+        }
+
+        private func restartWhileRunning(_ kind: APIServerKind, _ server: RealAPIServer) async throws {
             let rules = PolicyRule.originalHelperRole()
             try await HelperWorld.with(kind, namespaces: ["default", "team-a"], rules: rules, realServer: server) { world in
                 try world.writeOriginalConfig(namespaces: ["default", "team-a"])
@@ -104,7 +108,7 @@ extension HelperBinaryTests {
                     try await world.waitForSecrets(["default", "team-a"], process: process)
                     _ = try await HTTPProbe.waitFor(port: port, "/readyz", status: 200)
 
-                    try await runScript(script, ["restart-apiserver", directory], in: directory + "-out")
+                    try await server.restart()
                     #expect(process.isRunning, "\(process.stderr.suffix(3000))")
                     // Ready through the outage: the secrets it wrote are still valid.
                     #expect((await HTTPProbe.get(port: port, "/readyz"))?.status == 200)
@@ -118,26 +122,6 @@ extension HelperBinaryTests {
                     #expect(try await process.wait(timeout: .seconds(20)) == .exited(0), "\(process.stderr.suffix(2000))")
                 }
             }
-        }
-
-        private func runScript(_ script: String, _ arguments: [String], in outputDirectory: String) async throws {
-            try FileManager.default.createDirectory(atPath: outputDirectory, withIntermediateDirectories: true)
-            let process = try ChildProcess(
-                executable: "/bin/bash", arguments: [script] + arguments,
-                environment: ProcessInfo.processInfo.environment, outputDirectory: outputDirectory)
-            let termination = try await process.wait(timeout: .seconds(180))
-            guard termination == .exited(0) else {
-                throw SpawnFailure(description: "\(script) \(arguments.joined(separator: " ")): \(termination)\n\(process.stderr.suffix(3000))")
-            }
-        }
-
-        private func runScriptNow(_ script: String, _ arguments: [String]) throws -> Int32 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = [script] + arguments
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus
         }
     }
 }

@@ -44,6 +44,29 @@ extension HelperBinaryTests {
             }
         }
 
+        /// Kubernetes kills a pod 30 s after SIGTERM: the helper must be gone well before, even when the API
+        /// server hangs every request. Writes in flight get a short grace, then are abandoned (an apply is
+        /// atomic on the server: nothing is half-written).
+        @Test func sigtermWithAHangingAPIServerExitsWithinSeconds() async throws {
+            try await HelperWorld.with(namespaces: ["default", "team-a"]) { world in
+                try world.writeOriginalConfig(namespaces: ["default"])
+                try await world.running { process in
+                    try await world.waitForSecrets(["default"], process: process)
+                    try await process.waitForLog("sync complete")
+                    await world.server.inject(FaultRule(fault: .delay(.seconds(120))))
+                    try world.writeConfig("NAMESPACES", "default team-a\n")
+                    try await process.waitForLog("configuration changed on disk")
+                    let sent = ContinuousClock.now
+                    process.terminate()
+                    // The bound a user relies on (the default grace period is 30 s); the helper's own is 3 s.
+                    let termination = try await process.wait(timeout: .seconds(10))
+                    #expect(termination == .exited(0), "\(process.stderr.suffix(3000))")
+                    #expect(sent.duration(to: .now) < .seconds(10))
+                    await world.server.clearFaults()
+                }
+            }
+        }
+
         @Test(arguments: APIServerKind.enabled)
         func atomicConfigSwapAddsNamespaceWithoutRestart(_ kind: APIServerKind) async throws {
             try await HelperWorld.with(kind, namespaces: ["default", "team-a", "team-b"]) { world in

@@ -174,7 +174,7 @@ import TestSupport
                 try await eventually("the apply in team-b and the deletion in team-a") {
                     let changes = recorder.all.compactMap { event -> String? in
                         switch event {
-                        case .restarted: nil
+                        case .restarted, .initStarted, .initPage, .initDone: nil
                         case .applied(let secret): "applied \(secret.metadata.namespace ?? "")/\(secret.metadata.name ?? "")"
                         case .deleted(let secret): "deleted \(secret.metadata.namespace ?? "")/\(secret.metadata.name ?? "")"
                         }

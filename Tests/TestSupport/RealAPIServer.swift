@@ -295,3 +295,77 @@ public struct RealAPIServerError: Error, CustomStringConvertible, Sendable {
 public func uniqueSuffix(_ length: Int = 6) -> String {
     String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(length))
 }
+
+extension RealAPIServer {
+    /// The repository root (this file is Tests/TestSupport/RealAPIServer.swift).
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    /// API Priority and Fairness switched on (alpha in v1.19), as every current release has it.
+    public static let priorityAndFairnessFlags =
+        "--feature-gates=APIPriorityAndFairness=true --enable-priority-and-fairness=true --runtime-config=flowcontrol.apiserver.k8s.io/v1alpha1=true"
+
+    /// A real server of a test's own (for what would disturb the shared one: restarts, throttling), started
+    /// with scripts/envtest.sh; `stop()` it when done.
+    public static func startPrivate(extraFlags: String = "") async throws -> RealAPIServer {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ecr-helper-envtest-\(uniqueSuffix())").path
+        try await runEnvtest(["start", directory], extraFlags: extraFlags)
+        let env = try String(contentsOfFile: directory + "/env", encoding: .utf8)
+        guard let url = env.split(separator: "\n").first(where: { $0.hasPrefix("KUBE_APISERVER_URL=") }).map({ String($0.dropFirst(19)) }) else {
+            throw RealAPIServerError(description: "no KUBE_APISERVER_URL in \(directory)/env")
+        }
+        return try RealAPIServer(url: url, directory: directory)
+    }
+
+    /// Stops a server started with `startPrivate`.
+    public func stop() async {
+        try? await Self.runEnvtest(["stop", directory])
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Stops kube-apiserver and starts it again on the same port and etcd data.
+    public func restart() async throws {
+        try await Self.runEnvtest(["restart-apiserver", directory])
+    }
+
+    static func runEnvtest(_ arguments: [String], extraFlags: String = "") async throws {
+        // posix_spawn and waitpid (ChildProcess), not Foundation's Process: its reaper never saw the script
+        // end inside the test process, which left a zombie and a test waiting forever.
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("ecr-helper-envtest-out-\(uniqueSuffix())").path
+        try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        var environment = ProcessInfo.processInfo.environment
+        environment["EXTRA_APISERVER_FLAGS"] = extraFlags
+        let process = try ChildProcess(
+            executable: "/bin/bash", arguments: [repositoryRoot.appendingPathComponent("scripts/envtest.sh").path] + arguments,
+            environment: environment, outputDirectory: output)
+        let termination = try await process.wait(timeout: .seconds(180))
+        guard termination == .exited(0) else {
+            throw RealAPIServerError(description: "scripts/envtest.sh \(arguments.joined(separator: " ")) failed (\(termination)): \(process.stderr.suffix(2000))")
+        }
+    }
+
+    /// Puts a ServiceAccount in a priority level of its own with `shares` concurrency shares that rejects
+    /// (or queues) what exceeds them: a client throttled as a busy cluster throttles it.
+    public func throttle(serviceAccount: String, namespace: String, shares: Int = 1, queue: Bool = false) async throws {
+        let name = "throttle-\(serviceAccount)"
+        let limitResponse: JSONValue = queue
+            ? ["type": "Queue", "queuing": ["queues": 1, "handSize": 1, "queueLengthLimit": 1000]]
+            : ["type": "Reject"]
+        try await expect(.POST, "/apis/flowcontrol.apiserver.k8s.io/v1alpha1/prioritylevelconfigurations", body: [
+            "apiVersion": "flowcontrol.apiserver.k8s.io/v1alpha1", "kind": "PriorityLevelConfiguration",
+            "metadata": ["name": .string(name)],
+            "spec": ["type": "Limited", "limited": ["assuredConcurrencyShares": .number(Double(shares)), "limitResponse": limitResponse]],
+        ])
+        try await expect(.POST, "/apis/flowcontrol.apiserver.k8s.io/v1alpha1/flowschemas", body: [
+            "apiVersion": "flowcontrol.apiserver.k8s.io/v1alpha1", "kind": "FlowSchema", "metadata": ["name": .string(name)],
+            "spec": [
+                "priorityLevelConfiguration": ["name": .string(name)], "matchingPrecedence": 100,
+                "distinguisherMethod": ["type": "ByUser"],
+                "rules": [[
+                    "subjects": [["kind": "ServiceAccount", "serviceAccount": ["name": .string(serviceAccount), "namespace": .string(namespace)]]],
+                    "resourceRules": [["verbs": ["*"], "apiGroups": ["*"], "resources": ["*"], "namespaces": ["*"], "clusterScope": true]],
+                ]],
+            ],
+        ])
+    }
+}

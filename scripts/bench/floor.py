@@ -1,6 +1,6 @@
 """The fan-out floor: N server-side applies of the helper's Secret sent by wrk (C, epoll, OpenSSL), with a
-count-based Lua script (floor.lua), so the floor is a measured time for exactly N writes, not N divided
-by a rate."""
+count-based Lua script (floor.lua), so the floor is a measured time until all N namespaces hold the secret
+(N answers 201 Created), not N divided by a rate."""
 import os
 import signal
 import subprocess
@@ -33,7 +33,7 @@ def run_floor(url, token, names, body_template, secret_name, concurrency, workdi
             if os.path.exists(out_file):
                 with open(out_file) as f:
                     text = f.read().split()
-                if len(text) == 4:
+                if len(text) == 5:
                     result = text
                     break
             if process.poll() is not None:
@@ -45,8 +45,9 @@ def run_floor(url, token, names, body_template, secret_name, concurrency, workdi
         process.returncode = 0
     if result is None:
         raise RuntimeError("wrk did not finish %d writes within %ss (see %s/wrk.out)" % (len(names), timeout, workdir))
-    first, end, done, bad = float(result[0]), float(result[1]), int(result[2]), int(result[3])
+    first, end, done, bad, created = float(result[0]), float(result[1]), int(result[2]), int(result[3]), int(result[4])
     return {
         "connections": connections, "total": end - spawned, "writes": end - first, "done": done, "bad": bad,
+        "created": created,
         "cpu": usage.ru_utime + usage.ru_stime, "body_bytes": len(body_template) - len("@@NS@@") + len(names[0]),
     }

@@ -109,8 +109,8 @@ class Helper:
         with open(os.path.join(config, "SECRET_NAME"), "w") as f:
             f.write("registry-aws-ecr\n")
         args = ["--config-dir", config, "--aws-config-dir", self.aws_dir, "--kubeconfig", self.target.helper_kubeconfig]
-        if getattr(self.target, "context", None):
-            args += ["--context", self.target.context]
+        if getattr(self.target, "helper_context", None):
+            args += ["--context", self.target.helper_context]
         env = dict(self.env)
         env.update(extra_env or {})
         return config, args, env

@@ -20,13 +20,23 @@ import yaml
 class KubeAccess:
     """Where a cluster is and how to authenticate: server URL, CA, bearer token or client certificate."""
 
-    def __init__(self, server, ca_file=None, token=None, cert_file=None, key_file=None, insecure=False):
+    def __init__(self, server, ca_file=None, token=None, cert_file=None, key_file=None, insecure=False, temp_files=()):
         self.server = server.rstrip("/")
         self.ca_file = ca_file
         self.token = token
         self.cert_file = cert_file
         self.key_file = key_file
         self.insecure = insecure
+        self.temp_files = list(temp_files)
+
+    def remove_temp_files(self):
+        """Removes the PEM files from_kubeconfig wrote for embedded data."""
+        for path in self.temp_files:
+            try:
+                os.remove(path)
+            except OSError:
+                pass
+        self.temp_files = []
 
     @staticmethod
     def from_kubeconfig(path, context=None):
@@ -38,12 +48,14 @@ class KubeAccess:
         cluster = next(c["cluster"] for c in config["clusters"] if c["name"] == ctx["cluster"])
         user = next((u["user"] for u in config.get("users", []) if u["name"] == ctx.get("user")), {}) or {}
         base = os.path.dirname(os.path.abspath(path))
+        temp_files = []
 
         def material(data_key, file_key, holder):
             if holder.get(data_key):
                 fd, tmp = tempfile.mkstemp(prefix="bench-kube-", suffix=".pem")
                 with os.fdopen(fd, "wb") as out:
                     out.write(base64.b64decode(holder[data_key]))
+                temp_files.append(tmp)
                 return tmp
             if holder.get(file_key):
                 return os.path.join(base, holder[file_key])
@@ -60,7 +72,27 @@ class KubeAccess:
             cert_file=material("client-certificate-data", "client-certificate", user),
             key_file=material("client-key-data", "client-key", user),
             insecure=bool(cluster.get("insecure-skip-tls-verify")),
+            temp_files=temp_files,
         )
+
+    def write_token_kubeconfig(self, path, token, name="bench-helper"):
+        """A kubeconfig for this server (same CA and TLS settings) that authenticates with `token` only."""
+        cluster = {"server": self.server}
+        if self.ca_file:
+            with open(self.ca_file, "rb") as f:
+                cluster["certificate-authority-data"] = base64.b64encode(f.read()).decode()
+        if self.insecure:
+            cluster["insecure-skip-tls-verify"] = True
+        config = {
+            "apiVersion": "v1", "kind": "Config",
+            "clusters": [{"name": "bench", "cluster": cluster}],
+            "users": [{"name": name, "user": {"token": token}}],
+            "contexts": [{"name": "bench", "context": {"cluster": "bench", "user": name}}],
+            "current-context": "bench",
+        }
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            yaml.safe_dump(config, f, default_flow_style=False)
 
     def ssl_context(self):
         if not self.server.startswith("https://"):
@@ -106,6 +138,11 @@ class Kube:
             self.conn = None
 
     def request(self, method, path, body=None, content_type="application/json", ok=(200, 201)):
+        status, payload = self.raw(method, path, body, content_type, ok)
+        return status, (json.loads(payload) if payload else None)
+
+    def raw(self, method, path, body=None, content_type="application/json", ok=(200, 201)):
+        """Like request, but the answer's bytes undecoded (e.g. GET /metrics)."""
         data = json.dumps(body).encode() if body is not None and not isinstance(body, bytes) else body
         with self.lock:
             for attempt in (1, 2):
@@ -122,7 +159,7 @@ class Kube:
                         raise
         if ok and response.status not in ok:
             raise KubeError("%s %s -> %d %s" % (method, path, response.status, payload[:300].decode(errors="replace")))
-        return response.status, (json.loads(payload) if payload else None)
+        return response.status, payload
 
     def get(self, path):
         return self.request("GET", path)[1]

@@ -1,11 +1,11 @@
 /// Parses durations the way Kubernetes users write them: Go-style (`11h30m`, `90s`, `1.5h`, `500ms`) or a
 /// bare number of seconds (`3600`).
-enum DurationParsing {
+public enum DurationParsing {
     /// About 31 years: longer makes no sense for any setting, and larger values would overflow the
     /// conversion to `Duration` (a trap: `REFRESH_INTERVAL=1e30` crashed the helper on every cycle).
     static let maximumSeconds = 1e9
 
-    static func parse(_ text: String) -> Duration? {
+    public static func parse(_ text: String) -> Duration? {
         let text = text.trimmingASCIIWhitespace()
         guard !text.isEmpty else { return nil }
         if let seconds = Double(text) {

@@ -23,7 +23,7 @@ extension HelperSettings {
         var settings = HelperSettings(
             namespaces: NamespaceSelection(include: []), secretName: defaultSecretName,
             aws: AWSAccess(regions: [], registryIDs: []), refresh: RefreshPolicy(), serviceAccounts: [],
-            pruneUnselected: false, concurrency: defaultConcurrency, warnings: []
+            pruneUnselected: false, concurrency: defaultConcurrency, apiQPS: nil, apiBurst: 0, warnings: []
         )
         if concerns.contains(.namespaces) { settings.namespaces = NamespaceSelection.read(&reader) }
         if concerns.contains(.secret) { settings.secretName = readSecretName(&reader) }
@@ -33,6 +33,7 @@ extension HelperSettings {
         if concerns.contains(.writes) {
             settings.pruneUnselected = reader.bool(.pruneUnselected)
             settings.concurrency = reader.integer(.concurrency, fallback: defaultConcurrency, in: 1...1024)
+            (settings.apiQPS, settings.apiBurst) = readRateLimit(&reader)
         }
         settings.warnings = reader.warnings
         return settings
@@ -44,6 +45,20 @@ extension HelperSettings {
             reader.invalid(.secretName, "\"\(printable(name))\" is not a valid secret name (lowercase letters, digits, '-' and '.', at most 253 characters); it must also match the resourceNames of the ClusterRole")
         }
         return name
+    }
+
+    /// KUBE_API_QPS (0: no limit) and KUBE_API_BURST (default: the QPS rounded up), as client-go's QPS and Burst.
+    static func readRateLimit(_ reader: inout SettingsReader) -> (Double?, Int) {
+        var qps: Double?
+        if let text = reader.string(.apiQPS) {
+            if let value = Double(text), value >= 0, value <= 100_000 {
+                qps = value > 0 ? value : nil
+            } else {
+                reader.invalid(.apiQPS, "\"\(printable(text))\" is not a number of requests per second from 0 (no limit) to 100000")
+            }
+        }
+        let burst = reader.integer(.apiBurst, fallback: qps.map { max(1, Int($0.rounded(.up))) } ?? 0, in: 1...100_000)
+        return (qps, burst)
     }
 
     /// The ServiceAccounts to patch; empty when PATCH_SERVICE_ACCOUNTS is off.

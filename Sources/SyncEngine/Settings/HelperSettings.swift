@@ -9,8 +9,12 @@ public struct HelperSettings: Sendable, Hashable {
     public var serviceAccounts: [String]
     /// Secrets of namespaces that stop matching are deleted only when this is true.
     public var pruneUnselected: Bool
-    /// How many namespace writes are in flight at once.
+    /// How many namespace writes are in flight at once, at most (the fan-out lowers it under throttling).
     public var concurrency: Int
+    /// Client-side rate limit of API requests per second (client-go's QPS); nil: none.
+    public var apiQPS: Double?
+    /// Requests that may go at once under the rate limit (client-go's Burst).
+    public var apiBurst: Int
     /// Problems that do not stop the cycle (duplicates, ignored values), logged once per change.
     public var warnings: [String]
 

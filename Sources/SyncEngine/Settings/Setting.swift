@@ -39,6 +39,10 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
     // Writes.
     case pruneUnselected = "PRUNE_UNSELECTED"
     case concurrency = "CONCURRENCY"
+    case apiQPS = "KUBE_API_QPS"
+    case apiBurst = "KUBE_API_BURST"
+    // One `sync` pass.
+    case syncTimeout = "SYNC_TIMEOUT"
     // The process.
     case httpPort = "HTTP_PORT"
     case leaderElection = "LEADER_ELECTION"
@@ -57,8 +61,8 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
 
     /// The settings each command reads: a command shows, reads and validates only its concerns.
     public enum Concern: String, CaseIterable, Sendable, Hashable {
-        case locations, awsLocation, kubernetes, namespaces, secret, aws, schedule, serviceAccounts, writes, listener,
-            leaderElection, pod, logging
+        case locations, awsLocation, kubernetes, namespaces, secret, aws, schedule, serviceAccounts, writes, syncPass,
+            listener, leaderElection, pod, logging
 
         /// The heading of the concern's settings in `--help`.
         public var title: String {
@@ -71,6 +75,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
             case .schedule: "Schedule"
             case .serviceAccounts: "ServiceAccounts"
             case .writes: "Writes"
+            case .syncPass: "The pass"
             case .listener: "HTTP endpoints"
             case .leaderElection: "Leader election"
             case .pod: "The helper's Pod (downward API)"
@@ -190,7 +195,16 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
                 help: "Delete our secret from namespaces that stop matching.")
         case .concurrency:
             Declaration(concern: .writes, folders: [.config], flag: derived, valueName: "n", defaultValue: "\(HelperSettings.defaultConcurrency)",
-                help: "Namespace writes in flight at once (1 to 1024).")
+                help: "Namespace writes in flight at once, at most (1 to 1024); lowered automatically while the API server throttles.")
+        case .apiQPS:
+            Declaration(concern: .writes, folders: [.config], flag: "kube-api-qps", valueName: "qps", defaultValue: "0 (no limit)",
+                help: "Client-side limit of Kubernetes API requests per second, as client-go's QPS.")
+        case .apiBurst:
+            Declaration(concern: .writes, folders: [.config], flag: "kube-api-burst", valueName: "n", defaultValue: "the QPS rounded up",
+                help: "Requests that may go at once under KUBE_API_QPS, as client-go's Burst.")
+        case .syncTimeout:
+            Declaration(concern: .syncPass, environment: false, flag: "timeout", valueName: "duration", defaultValue: "5m",
+                help: "How long writes the API server throttles (429, 5xx) are retried before giving up on them, e.g. 5m, 90s.")
         case .httpPort:
             Declaration(concern: .listener, flag: derived, valueName: "port", defaultValue: "8080",
                 help: "Port for /healthz, /readyz and /metrics; 0 turns the listener off.")

@@ -5,6 +5,7 @@ import Glibc
 #endif
 import NIOCore
 import NIOHTTP1
+import NIOSSL
 import TestSupport
 
 /// Plain-HTTP GETs against the helper's `/healthz`, `/readyz` and `/metrics`.
@@ -139,4 +140,46 @@ struct PrometheusText {
     func values(_ name: String) -> [Sample] { samples.filter { $0.name == name } }
 
     func total(_ name: String) -> Double { values(name).reduce(0) { $0 + $1.value } }
+}
+
+extension HTTPProbe {
+    /// Sends rounds of `parallel` applies of `secretName` in `default` with `token` (writes: they hold a
+    /// seat longer than reads) until one is answered 429, and returns that answer.
+    static func firstRejection(url: String, caPEM: String, token: String, secretName: String, parallel: Int) async throws -> (status: Int, retryAfter: String?, body: String) {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8)))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        do {
+            let rejected = try await firstRejection(client, url: url, token: token, secretName: secretName, parallel: parallel)
+            try await client.shutdown()
+            return rejected
+        } catch {
+            try? await client.shutdown()
+            throw error
+        }
+    }
+
+    private static func firstRejection(_ client: HTTPClient, url: String, token: String, secretName: String, parallel: Int) async throws -> (status: Int, retryAfter: String?, body: String) {
+        for _ in 0..<20 {
+            let answers = await withTaskGroup(of: (Int, String?, String)?.self) { group in
+                for _ in 0..<parallel {
+                    group.addTask {
+                        var request = HTTPClientRequest(url: url + "/api/v1/namespaces/default/secrets/\(secretName)?fieldManager=probe&force=true")
+                        request.method = .PATCH
+                        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                        request.headers.add(name: "Content-Type", value: "application/apply-patch+yaml")
+                        request.body = .bytes(ByteBuffer(string: #"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"\#(secretName)"},"stringData":{"k":"\#(UUID().uuidString)"}}"#))
+                        guard let response = try? await client.execute(request, timeout: .seconds(30)),
+                              let body = try? await response.body.collect(upTo: 1 << 20) else { return nil }
+                        return (Int(response.status.code), response.headers.first(name: "Retry-After"), String(buffer: body))
+                    }
+                }
+                var all: [(Int, String?, String)] = []
+                for await answer in group { if let answer { all.append(answer) } }
+                return all
+            }
+            if let rejected = answers.first(where: { $0.0 == 429 }) { return (rejected.0, rejected.1, rejected.2) }
+        }
+        throw SpawnFailure(description: "no request was throttled in 20 rounds of \(parallel)")
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The test run's environment: moto (started by scripts/test.sh) and the built binary.

@@ -43,7 +43,8 @@ final class SecretObserver: Sendable {
         let watching = Task { [self] in
             for await event in watcher.events() {
                 switch event {
-                case let .restarted(secrets): for secret in secrets { check(secret, via: "list") }
+                case let .restarted(secrets), let .initPage(secrets): for secret in secrets { check(secret, via: "list") }
+                case .initStarted, .initDone: break
                 case let .applied(secret): check(secret, via: "watch")
                 case let .deleted(secret): deleted(secret.metadata.namespace ?? "?", via: "watch")
                 }

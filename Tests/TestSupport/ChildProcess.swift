@@ -7,17 +7,17 @@ import Darwin
 import Synchronization
 
 /// How a child process ended.
-enum Termination: Sendable, Equatable, CustomStringConvertible {
+public enum Termination: Sendable, Equatable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
 
     /// Decodes a `waitpid` status (the WIFEXITED/WEXITSTATUS macros do not import into Swift).
-    init(waitStatus status: Int32) {
+    public init(waitStatus status: Int32) {
         let signal = status & 0x7F
         self = signal == 0 ? .exited((status >> 8) & 0xFF) : .signaled(signal)
     }
 
-    var description: String {
+    public var description: String {
         switch self {
         case let .exited(code): "exit \(code)"
         case let .signaled(signal): "signal \(signal)"
@@ -25,22 +25,23 @@ enum Termination: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-struct SpawnFailure: Error, CustomStringConvertible {
-    let description: String
+public struct SpawnFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// A subprocess with its standard output and error captured in files (no pipe can fill up and stall it),
 /// an explicit environment (nothing of the test run's environment leaks in), and a bounded wait.
 /// Started with `posix_spawn` so the pid, signals and reaping stay in our hands; the process is killed
 /// when this object goes away, so a failing test never leaves one behind.
-final class ChildProcess: Sendable {
-    let pid: pid_t
-    let arguments: [String]
-    let stdoutPath: String
-    let stderrPath: String
+public final class ChildProcess: Sendable {
+    public let pid: pid_t
+    public let arguments: [String]
+    public let stdoutPath: String
+    public let stderrPath: String
     private let ended = Mutex<Termination?>(nil)
 
-    init(executable: String, arguments: [String], environment: [String: String], outputDirectory: String) throws {
+    public init(executable: String, arguments: [String], environment: [String: String], outputDirectory: String) throws {
         let tag = UUID().uuidString.prefix(8)
         stdoutPath = outputDirectory + "/stdout-\(tag).txt"
         stderrPath = outputDirectory + "/stderr-\(tag).txt"
@@ -105,7 +106,7 @@ final class ChildProcess: Sendable {
 
     /// The termination if the process has ended (reaps it), nil while it runs.
     @discardableResult
-    func poll() -> Termination? {
+    public func poll() -> Termination? {
         ended.withLock { ended in
             if let ended { return ended }
             var status: Int32 = 0
@@ -116,10 +117,10 @@ final class ChildProcess: Sendable {
         }
     }
 
-    var isRunning: Bool { poll() == nil }
+    public var isRunning: Bool { poll() == nil }
 
     /// Waits for the process to end; after `timeout` it is killed and `TimedOut`-style failure thrown.
-    func wait(timeout: Duration) async throws -> Termination {
+    public func wait(timeout: Duration) async throws -> Termination {
         let clock = ContinuousClock()
         let deadline = clock.now.advanced(by: timeout)
         while true {
@@ -132,14 +133,14 @@ final class ChildProcess: Sendable {
         }
     }
 
-    func signal(_ signal: Int32) {
+    public func signal(_ signal: Int32) {
         if isRunning { kill(pid, signal) }
     }
 
-    func terminate() { signal(SIGTERM) }
+    public func terminate() { signal(SIGTERM) }
 
     /// SIGKILL and reap.
-    func killNow() {
+    public func killNow() {
         guard isRunning else { return }
         kill(pid, SIGKILL)
         var status: Int32 = 0
@@ -148,10 +149,10 @@ final class ChildProcess: Sendable {
         }
     }
 
-    var stdout: String { Self.read(stdoutPath) }
-    var stderr: String { Self.read(stderrPath) }
+    public var stdout: String { Self.read(stdoutPath) }
+    public var stderr: String { Self.read(stderrPath) }
     /// Both streams, for "this never appears anywhere" assertions.
-    var output: String { stdout + "\n" + stderr }
+    public var output: String { stdout + "\n" + stderr }
 
     private static func read(_ path: String) -> String {
         guard let data = FileManager.default.contents(atPath: path) else { return "" }
@@ -160,19 +161,25 @@ final class ChildProcess: Sendable {
 }
 
 /// The outcome of a command that ran to its end.
-struct CommandResult: Sendable, CustomStringConvertible {
-    var termination: Termination
-    var stdout: String
-    var stderr: String
+public struct CommandResult: Sendable, CustomStringConvertible {
+    public var termination: Termination
+    public var stdout: String
+    public var stderr: String
 
-    var exitCode: Int32? {
+    public init(termination: Termination, stdout: String, stderr: String) {
+        self.termination = termination
+        self.stdout = stdout
+        self.stderr = stderr
+    }
+
+    public var exitCode: Int32? {
         if case let .exited(code) = termination { return code }
         return nil
     }
 
-    var stdoutLines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
-    var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
-    var output: String { stdout + "\n" + stderr }
+    public var stdoutLines: [String] { stdout.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+    public var stderrLines: [String] { stderr.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
+    public var output: String { stdout + "\n" + stderr }
 
-    var description: String { "\(termination)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
+    public var description: String { "\(termination)\n--- stdout\n\(stdout)\n--- stderr\n\(stderr)" }
 }
