@@ -59,6 +59,32 @@ enum Console {
     }
 }
 
+/// `sync`'s view of the controller's log: drops the controller's pass summary (the event with
+/// `namespaces_failed`), which `sync` replaces with one line per failure and its own summary.
+struct PassLogHandler: LogHandler {
+    var base: LineLogHandler
+
+    var metadata: Logger.Metadata {
+        get { base.metadata }
+        set { base.metadata = newValue }
+    }
+
+    var logLevel: Logger.Level {
+        get { base.logLevel }
+        set { base.logLevel = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { base[metadataKey: key] }
+        set { base[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        if event.metadata?["namespaces_failed"] != nil { return }
+        base.log(event: event)
+    }
+}
+
 /// Writes one line per event; a lock keeps lines whole when tasks log at once.
 struct LineLogHandler: LogHandler {
     let label: String

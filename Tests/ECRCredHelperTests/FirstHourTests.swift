@@ -199,27 +199,39 @@ extension HelperBinaryTests {
             }
         }
 
-        /// A server whose certificate the kubeconfig's CA did not sign: TLS, named as such.
-        @Test func untrustedServerCertificateIsATLSLine() async throws {
-            let server = try await KubeTestServer.start(KubeTestServerConfiguration(users: [TestUser(name: "u", token: "tok", rules: [.everything])]))
+        /// A server whose certificate the kubeconfig's CA did not sign: TLS, named as such, on both servers.
+        @Test(arguments: APIServerKind.enabled)
+        func untrustedServerCertificateIsATLSLine(_ kind: APIServerKind) async throws {
+            // Another CA than the server's: a second stand-in's.
+            let other = try await KubeTestServer.start(KubeTestServerConfiguration())
+            let otherCA = other.caPEM
+            try? await other.stop()
+            let standIn: KubeTestServer?
+            let url: String
+            switch kind {
+            case .standIn:
+                let server = try await KubeTestServer.start(KubeTestServerConfiguration(users: [TestUser(name: "u", token: "tok", rules: [.everything])]))
+                standIn = server
+                url = server.url
+            case .real:
+                standIn = nil
+                url = try #require(RealAPIServer.shared).url
+            }
             do {
                 try await Self.withSandbox { sandbox in
-                    let other = try await KubeTestServer.start(KubeTestServerConfiguration())
-                    let otherCA = other.caPEM
-                    try? await other.stop()
-                    try sandbox.write("kubeconfig", KubeTestServer.kubeconfig(server: server.url, caPEM: otherCA, token: "tok"))
+                    try sandbox.write("kubeconfig", KubeTestServer.kubeconfig(server: url, caPEM: otherCA, token: "tok"))
                     let (result, elapsed) = try await sandbox.run(["status"] + sandbox.locations)
                     #expect(result.exitCode == 1, "\(result)")
                     #expect(result.stderrLines.count == 1, "\(result)")
-                    #expect(result.stderr.hasPrefix("Error: TLS with the Kubernetes API server at \(server.url) failed"), "\(result)")
+                    #expect(result.stderr.hasPrefix("Error: TLS with the Kubernetes API server at \(url) failed"), "\(result)")
                     #expect(result.stderr.contains("check the cluster CA"), "\(result)")
                     #expect(elapsed < .seconds(2), "\(elapsed)")
                 }
             } catch {
-                try? await server.stop()
+                try? await standIn?.stop()
                 throw error
             }
-            try? await server.stop()
+            try? await standIn?.stop()
         }
 
         // MARK: - Configuration problems
