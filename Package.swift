@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(
             name: "ECRCredHelperTests",
             dependencies: [
-                "ECRCredHelper", "KubeTestServer", "TestSupport",
+                "ECRCredHelper", "KubeTestServer", "SyncEngine", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -59,7 +59,7 @@ struct RunCommand: Subcommand {
         }
 
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(HelpfulPrometheusFactory(registry: registry))
         let election = process.leaderElection
         let status = HelperStatus()
         await status.setLeadership(enabled: election != nil, leading: election == nil)
@@ -68,7 +68,8 @@ struct RunCommand: Subcommand {
             events = EventRecorder(client: kube, podName: pod, podNamespace: podNamespace, logger: logger)
         }
         let dependencies = SyncController.Dependencies(
-            kube: kube, tokens: tokens, settings: source, status: status, events: events, logger: logger
+            kube: kube, tokens: tokens, settings: source, status: status,
+            metrics: HelperMetrics(perNamespaceFailures: process.metricsPerNamespace), events: events, logger: logger
         )
         // Without election this replica is the one that writes; the gauge says so as `status` does.
         if election == nil { dependencies.metrics.setLeader(true) }

@@ -1,5 +1,6 @@
 import Foundation
 import KubeTestServer
+import SyncEngine
 import TestSupport
 import Testing
 
@@ -57,10 +58,63 @@ extension HelperBinaryTests {
                     for name in ["last_success_timestamp_seconds", "token_expiry_timestamp_seconds", "managed_namespaces"] {
                         #expect(metrics.types[Self.prefix + name] == "gauge", "\(name): \(metrics.types[Self.prefix + name] ?? "no TYPE")")
                     }
+                    // HELP and TYPE on every family, as the catalogue says (promtool check metrics needs both).
+                    for (name, type) in metrics.types where name.hasPrefix(Self.prefix) {
+                        let family = HelperMetrics.family(named: name)
+                        #expect(family?.kind.rawValue == type, "\(name): TYPE \(type), catalogue \(String(describing: family?.kind))")
+                        #expect(metrics.helps[name] == family?.help, "\(name): HELP \(metrics.helps[name] ?? "missing")")
+                    }
+                    // Every family but the opt-in one, and the oldest secret expiry: moto's tokens carry no
+                    // future expiresAt, so no secret has a known expiry.
+                    let declared = Set(HelperMetrics.families.filter { !$0.optIn }.map(\.name)).subtracting([HelperMetrics.oldestSecretExpiry.name])
+                    #expect(Set(metrics.types.keys) == declared, "\(metrics.types.keys.sorted())")
                     #expect(metrics.values(Self.prefix + "managed_namespaces").first?.value == 2)
+                    #expect(metrics.values(Self.prefix + "target_namespaces").filter { $0.labels == "state=\"fresh\"" }.first?.value == 2)
                     #expect(metrics.values(Self.prefix + "leader").first?.value == 1, "without election this replica is the writer")
                     #expect(!answer.body.contains(world.moto.allowed.secretAccessKey))
                 }
+            }
+        }
+
+        /// Per-namespace freshness as counts by state, with no namespace name in any label; per-namespace
+        /// failure counts only when the user opts in.
+        @Test(arguments: APIServerKind.enabled)
+        func namespaceStatesAreCountsAndPerNamespaceSeriesAreOptIn(_ kind: APIServerKind) async throws {
+            try await HelperWorld.with(kind, namespaces: ["default", "team-a"]) { world in
+                let missing = "team-missing-" + uniqueSuffix(6)
+                try await world.put("secrets", namespace: "team-a", .object([
+                    "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                    "metadata": .object(["name": .string(world.secretName), "namespace": "team-a"]),
+                    "data": .object(["note": "c29tZW9uZSBlbHNlJ3M="]),
+                ]))
+                try world.writeOriginalConfig(namespaces: ["default", "team-a", missing])
+                @Sendable func states(_ port: Int) async -> [String: Double]? {
+                    guard let answer = await HTTPProbe.get(port: port, "/metrics") else { return nil }
+                    let samples = PrometheusText(answer.body).values(Self.prefix + "target_namespaces")
+                    let states = Dictionary(samples.map { ($0.labels, $0.value) }) { a, _ in a }
+                    return states == ["state=\"fresh\"": 1, "state=\"foreign\"": 1, "state=\"failing\"": 1] ? states : nil
+                }
+                let port = try HTTPProbe.freePort()
+                try await world.running(environment: ["HTTP_PORT": "\(port)"]) { _ in
+                    _ = try await eventuallyValue("one namespace fresh, one foreign, one failing", timeout: .seconds(30)) { await states(port) }
+                    let body = try #require(await HTTPProbe.get(port: port, "/metrics")).body
+                    #expect(!body.contains(missing) && !body.contains("namespace="), "no namespace name in a label by default:\n\(body)")
+                    #expect(!body.contains(Self.prefix + "namespace_write_failures_total"))
+                    let failed = PrometheusText(body).values(Self.prefix + "secret_writes_total").filter { $0.labels == "outcome=\"failed\"" }
+                    #expect((failed.first?.value ?? 0) >= 1, "\(body)")
+                }
+                let optIn = try HTTPProbe.freePort()
+                try await world.running(environment: ["HTTP_PORT": "\(optIn)", "METRICS_PER_NAMESPACE": "true"]) { _ in
+                    let series = try await eventuallyValue("a failure series for \(missing)", timeout: .seconds(30)) { () -> [PrometheusText.Sample]? in
+                        guard let answer = await HTTPProbe.get(port: optIn, "/metrics") else { return nil }
+                        let series = PrometheusText(answer.body).values(Self.prefix + "namespace_write_failures_total")
+                        return series.isEmpty ? nil : series
+                    }
+                    #expect(series.map(\.labels) == ["target_namespace=\"\(missing)\""], "only the failing namespace: \(series)")
+                }
+                let refused = try await world.run("run", environment: ["METRICS_PER_NAMESPACE": "sometimes"], timeout: .seconds(30))
+                #expect(refused.exitCode != 0 && refused.exitCode != nil, "\(refused)")
+                #expect(refused.stderrLines.contains { $0.contains("METRICS_PER_NAMESPACE") && $0.contains("sometimes") }, "\(refused)")
             }
         }
 

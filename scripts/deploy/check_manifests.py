@@ -22,11 +22,23 @@ IMAGE = "ghcr.io/aws-ecr-cred-helper/aws-ecr-cred-helper:0.1.0"
 SECRET_NAME = "registry-aws-ecr"
 # Oldest and newest Kubernetes the manifests are validated against (the chart's kubeVersion starts at 1.25).
 KUBE_VERSIONS = ["1.25.0", "1.37.0"]
+# What the alerts read (deploy/monitoring/prometheus-rules.yaml, the one source of every PrometheusRule).
 METRICS = {
-    "aws_ecr_cred_helper_token_expiry_timestamp_seconds",
+    "aws_ecr_cred_helper_oldest_secret_expiry_timestamp_seconds",
     "aws_ecr_cred_helper_last_success_timestamp_seconds",
     "aws_ecr_cred_helper_refresh_failures_total",
+    "aws_ecr_cred_helper_target_namespaces",
+    "aws_ecr_cred_helper_leader",
 }
+ALERTS = {
+    "AWSECRCredHelperTokenExpiringSoon", "AWSECRCredHelperRefreshFailing", "AWSECRCredHelperNamespacesNotFresh",
+    "AWSECRCredHelperAbsent",
+}
+RULES_SOURCE = ROOT / "deploy" / "monitoring" / "prometheus-rules.yaml"
+DASHBOARD_SOURCE = ROOT / "deploy" / "monitoring" / "grafana-dashboard.json"
+RUNBOOKS = ROOT / "docs" / "runbooks.md"
+# Grafana's variables, replaced by values Prometheus accepts, to parse the dashboard's queries.
+GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$__interval": "1m", "$__range": "1h", "$job": ".*", "$namespace": ".*"}
 
 
 class Loader(yaml.SafeLoader):
@@ -102,6 +114,34 @@ CRD_SCHEMAS = {
                     "selector": {"type": "object"},
                     "namespaceSelector": {"type": "object"},
                     "endpoints": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "properties": {
+                                "port": {"type": "string"},
+                                "path": {"type": "string"},
+                                "interval": {"type": "string", "pattern": r"^(\d+(ms|s|m|h))+$"},
+                                "scrapeTimeout": {"type": "string", "pattern": r"^(\d+(ms|s|m|h))+$"},
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    },
+    ("monitoring.coreos.com/v1", "PodMonitor"): {
+        "type": "object",
+        "required": ["spec"],
+        "properties": {
+            "spec": {
+                "type": "object",
+                "required": ["selector", "podMetricsEndpoints"],
+                "additionalProperties": False,
+                "properties": {
+                    "selector": {"type": "object"},
+                    "podMetricsEndpoints": {
                         "type": "array",
                         "minItems": 1,
                         "items": {
@@ -307,6 +347,12 @@ def check_hardened_plain_and_kustomize(rendered):
           env.get("NAMESPACES", {}).get("value") == "*" and has_rule(alln, "ClusterRole", "namespaces", ["list", "watch"]))
     feat = load_file(rendered / "kustomize-all-features.yaml")
     validate_schemas("kustomize all-features", feat)
+    check_prometheus_rule("kustomize all-features (components/monitoring)", the(feat, "PrometheusRule"))
+    check_dashboard_configmap("kustomize all-features (components/grafana-dashboard)", the(feat, "ConfigMap", "-dashboard"))
+    monitor, pod_labels = the(feat, "PodMonitor"), the(feat, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    check("kustomize all-features: PodMonitor selects the pod's labels and scrapes port http",
+          all(pod_labels.get(k) == v for k, v in monitor["spec"]["selector"]["matchLabels"].items())
+          and monitor["spec"]["podMetricsEndpoints"][0]["port"] == "http")
     deploy, _, env = check_hardened("kustomize all-features", feat)
     check("kustomize all-features: every component's rule, limited by name where RBAC allows",
           has_rule(feat, "ClusterRole", "namespaces", ["list", "watch"])
@@ -375,18 +421,109 @@ def check_helm(rendered):
                   all(svc["metadata"]["labels"].get(k) == v for k, v in monitors[0]["spec"]["selector"]["matchLabels"].items())
                   and monitors[0]["spec"]["endpoints"][0]["port"] == "http")
         if rules:
-            exprs = {r["alert"]: r["expr"] for g in rules[0]["spec"]["groups"] for r in g["rules"]}
-            used = set(re.findall(r"aws_ecr_cred_helper_[a-z_]+", " ".join(exprs.values())))
-            check(f"{src}: alerts on expiry within 2 h and on failing refreshes", set(exprs) == {
-                "AWSECRCredHelperTokenExpiringSoon", "AWSECRCredHelperRefreshFailing"} and used == METRICS
-                and "< 7200" in exprs["AWSECRCredHelperTokenExpiringSoon"], str(exprs))
+            values = yaml.safe_load((ROOT / "deploy/helm/aws-ecr-cred-helper/ci" / f"{case}.yaml").read_text()) or {}
+            check_prometheus_rule(src, rules[0], values.get("prometheusRule", {}))
+        for dashboard in find(docs, "ConfigMap", "-dashboard"):
+            check_dashboard_configmap(src, dashboard)
         if not http:
             check(f"{src}: HTTP off: no probes, Service, ServiceMonitor or PrometheusRule",
                   "livenessProbe" not in container and not find(docs, "Service") and not monitors and not rules)
 
 
+# --- monitoring: one source for the rules and the dashboard ------------------------------------------------
+def source_rules():
+    return yaml.safe_load(RULES_SOURCE.read_text())["groups"]
+
+
+def check_rules_source():
+    """The plain rules file: the alerts, the metrics they read, a runbook section for each runbook_url."""
+    rules = [r for g in source_rules() for r in g["rules"]]
+    exprs = {r["alert"]: r["expr"] for r in rules}
+    used = set(re.findall(r"aws_ecr_cred_helper_[a-z_]+", " ".join(exprs.values())))
+    check("prometheus-rules.yaml: the four alerts, reading the metrics the helper exports",
+          set(exprs) == ALERTS and used == METRICS, f"{sorted(exprs)} {sorted(used)}")
+    problems = []
+    for name, expr in exprs.items():
+        try:
+            promql_parser.parse(expr)
+        except ValueError as error:
+            problems.append(f"{name}: {error}")
+    check("prometheus-rules.yaml: PromQL parsed", not problems, "; ".join(problems))
+    anchors = {re.sub(r"[^a-z0-9 -]", "", line[3:].strip().lower()).replace(" ", "-")
+               for line in RUNBOOKS.read_text().splitlines() if line.startswith("## ")}
+    missing = []
+    for r in rules:
+        url = r.get("annotations", {}).get("runbook_url", "")
+        anchor = url.partition("#")[2]
+        if not url.endswith("docs/runbooks.md#" + r["alert"].lower()) or anchor not in anchors:
+            missing.append(f"{r['alert']}: {url or 'no runbook_url'}")
+    check("prometheus-rules.yaml: every alert links its own section of docs/runbooks.md", not missing, "; ".join(missing))
+    check("prometheus-rules.yaml: thresholds the chart replaces are where it expects them",
+          "7200" in exprs["AWSECRCredHelperTokenExpiringSoon"] and exprs["AWSECRCredHelperRefreshFailing"].count("3600") == 2)
+
+
+def check_prometheus_rule(src, doc, values=None):
+    """A rendered PrometheusRule is the source's rules, changed only as the chart's prometheusRule values say
+    (thresholds replaced, `for`, severity, extra labels)."""
+    values = values or {}
+    replace = {
+        "AWSECRCredHelperTokenExpiringSoon": ("7200", str(values.get("expiryThresholdSeconds", 7200))),
+        "AWSECRCredHelperRefreshFailing": ("3600", str(values.get("failureWindowSeconds", 3600))),
+    }
+    want = copy.deepcopy(source_rules())
+    for group in want:
+        for rule in group["rules"]:
+            if rule["alert"] in replace:
+                rule["expr"] = rule["expr"].replace(*replace[rule["alert"]])
+            if values.get("for"):
+                rule["for"] = values["for"]
+            rule["labels"] = {**rule.get("labels", {}), **({"severity": values["severity"]} if values.get("severity") else {}),
+                              **values.get("additionalLabels", {})}
+    got = doc["spec"]["groups"]
+    changes = {k: v for k, v in values.items() if k not in ("enabled", "labels")}
+    check(f"{src}: PrometheusRule = deploy/monitoring/prometheus-rules.yaml" + (f" with {changes}" if changes else ""),
+          got == want, json.dumps(got)[:400])
+
+
+def dashboard_queries(dashboard):
+    return [(p["title"], t["expr"]) for p in dashboard["panels"] for t in p.get("targets", [])]
+
+
+def check_dashboard_source():
+    dashboard = json.loads(DASHBOARD_SOURCE.read_text())
+    queries = dashboard_queries(dashboard)
+    problems = []
+    for title, expr in queries:
+        for name, value in GRAFANA_VARIABLES.items():
+            expr = expr.replace(name, value)
+        if "$" in expr:
+            problems.append(f"{title}: unknown variable in {expr}")
+            continue
+        try:
+            promql_parser.parse(expr)
+        except ValueError as error:
+            problems.append(f"{title}: {error}")
+    check(f"grafana-dashboard.json: {len(queries)} queries parsed (PromQL, Grafana variables replaced)",
+          queries and not problems, "; ".join(problems))
+    used = set(re.findall(r"aws_ecr_cred_helper_[a-z_]+?(?=_bucket|_sum|_count|\{|\)|\s|$)", " ".join(e for _, e in queries)))
+    check("grafana-dashboard.json: reads token expiry, namespace states, refreshes, AWS latency, writes, the leader",
+          {"aws_ecr_cred_helper_token_expiry_timestamp_seconds", "aws_ecr_cred_helper_target_namespaces",
+           "aws_ecr_cred_helper_aws_requests_total", "aws_ecr_cred_helper_refresh_failures_total",
+           "aws_ecr_cred_helper_refresh_duration_seconds", "aws_ecr_cred_helper_secret_writes_total",
+           "aws_ecr_cred_helper_leader"} <= used, str(sorted(used)))
+
+
+def check_dashboard_configmap(src, doc, label="grafana_dashboard", value="1"):
+    data = doc.get("data", {})
+    ok = (doc["metadata"].get("labels", {}).get(label) == value and list(data) == ["aws-ecr-cred-helper.json"]
+          and json.loads(data["aws-ecr-cred-helper.json"]) == json.loads(DASHBOARD_SOURCE.read_text()))
+    check(f"{src}: dashboard ConfigMap labelled {label}={value} holds deploy/monitoring/grafana-dashboard.json", ok)
+
+
 def main():
     rendered = pathlib.Path(sys.argv[1])
+    check_rules_source()
+    check_dashboard_source()
     check_original(rendered)
     check_hardened_plain_and_kustomize(rendered)
     check_helm(rendered)

@@ -637,9 +637,13 @@ scenarios() {
   [ "$(http /metrics)" = 200 ] && "$TEST_PYTHON" - "$work/http.out" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
+# What the alerts (deploy/monitoring/prometheus-rules.yaml) read, but the oldest secret expiry: moto's tokens
+# carry no future expiresAt (scripts/observability/check.sh runs the alerts on real expiries).
 for name in ("aws_ecr_cred_helper_token_expiry_timestamp_seconds", "aws_ecr_cred_helper_last_success_timestamp_seconds",
-             "aws_ecr_cred_helper_refresh_failures_total"):
+             "aws_ecr_cred_helper_refresh_failures_total", "aws_ecr_cred_helper_leader"):
     assert re.search(r"^%s(\{|\s)" % name, text, re.M), "metric %s missing" % name
+    assert re.search(r"^# HELP %s \S" % name, text, re.M), "metric %s has no HELP" % name
+assert re.search(r'^aws_ecr_cred_helper_target_namespaces\{state="fresh"\} 3(\.0)?$', text, re.M), "not 3 fresh namespaces"
 assert re.search(r'^aws_ecr_cred_helper_token_expiry_timestamp_seconds\{[^}]*region="us-east-1"', text, re.M), "no region label"
 assert re.search(r'^aws_ecr_cred_helper_token_expiry_timestamp_seconds\{[^}]*registry="', text, re.M), "no registry label"
 PY

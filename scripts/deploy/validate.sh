@@ -4,12 +4,15 @@
 #   2. kustomize builds of the four overlays (kubectl kustomize) and helm lint + helm template of the chart
 #      with every values file in deploy/helm/aws-ecr-cred-helper/ci/, plus renders that must fail;
 #   3. scripts/deploy/check_manifests.py: Kubernetes schemas (kubernetes-validate, strict, oldest and newest
-#      supported version), the Prometheus Operator objects and their PromQL, and the promised properties
+#      supported version), the Prometheus Operator objects and their PromQL (every rendered PrometheusRule equals
+#      deploy/monitoring/prometheus-rules.yaml but for the chart's values; runbook links; the dashboard's
+#      queries), and the promised properties
 #      (original manifest unchanged but for the image, kustomize == plain manifests, tight RBAC, locked-down
 #      pod, RBAC generated from the chart's features);
 #   4. checkov (security scan) on the hardened, kustomize and helm output and the Dockerfile, with the skips
 #      and reasons in scripts/deploy/checkov.yaml; hadolint on the Dockerfile; shellcheck on the scripts;
-#   5. the chart README's values table is up to date.
+#   5. the chart README's values table is up to date, and so are the copies of deploy/monitoring/ (the rules
+#      file and the dashboard) in the chart and the Kustomize components.
 # Tools: scripts/deploy/lib.sh (ensure_deploy_tools). Rendered output: .build-deploy/rendered/.
 # Idempotent; ends with "deploy: N passed, M failed" and exits 1 if anything failed.
 set -euo pipefail
@@ -90,10 +93,11 @@ step "checkov kubernetes (helm, HTTP off: probes skipped, CKV_K8S_8/9)" \
   --skip-check CKV_K8S_8,CKV_K8S_9,CKV_K8S_43,CKV_K8S_40,CKV_K8S_38,CKV_K8S_15
 step "checkov dockerfile" checkov --config-file scripts/deploy/checkov.yaml --framework dockerfile -f Dockerfile
 step "hadolint Dockerfile" hadolint Dockerfile
-step "shellcheck scripts/image scripts/deploy" shellcheck -x scripts/image/*.sh scripts/deploy/*.sh
+step "shellcheck scripts/image scripts/deploy scripts/observability" shellcheck -x scripts/image/*.sh scripts/deploy/*.sh scripts/observability/*.sh
 
-# 5. Docs generated from values.yaml.
+# 5. Docs generated from values.yaml; the chart's and the components' copies of deploy/monitoring/.
 step "chart README values table up to date" "$DEPLOY_PYTHON" scripts/deploy/values_table.py "$CHART" --check
+step "monitoring copies up to date (monitoring_sync.py --check)" "$DEPLOY_PYTHON" scripts/deploy/monitoring_sync.py --check
 
 echo "rendered manifests in $OUT ($((SECONDS - t0)) s in all)"
 echo "deploy: $passed passed, $failed failed"

@@ -1,13 +1,15 @@
 # shellcheck shell=bash
 # start_moto: start moto_server on a free loopback port, create the IAM fixture with signature checking
 # off, then switch signature checking on. Exports MOTO_ENDPOINT and MOTO_FIXTURE; stops moto on exit.
-# Needs ensure_venv first.
+# Needs ensure_venv first. MOTO_LAUNCHER=path/to/script.py runs that script with moto_server's arguments
+# instead (scripts/observability/moto_server.py: ECR tokens with a real expiry).
 start_moto() {
-  local root port dir
+  local root port dir launcher=(-m moto.server)
   root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+  [ -z "${MOTO_LAUNCHER:-}" ] || launcher=("$MOTO_LAUNCHER")
   dir=$(mktemp -d "${TMPDIR:-/tmp}/ecr-helper-moto.XXXXXX")
   port=$("$TEST_PYTHON" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  "$TEST_PYTHON" -m moto.server -H 127.0.0.1 -p "$port" > "$dir/moto.log" 2>&1 &
+  "$TEST_PYTHON" "${launcher[@]}" -H 127.0.0.1 -p "$port" > "$dir/moto.log" 2>&1 &
   MOTO_PID=$!
   trap stop_moto EXIT
   export MOTO_ENDPOINT="http://127.0.0.1:$port"

@@ -6,6 +6,8 @@ import Logging
 public struct ProcessSettings: Sendable {
     /// 0: no listener.
     public var httpPort: Int = 8080
+    /// Failed writes counted per namespace in /metrics too.
+    public var metricsPerNamespace = false
     /// nil: leader election is off.
     public var leaderElection: LeaderElectionConfiguration?
     /// The helper's own Pod, from the downward API (Events are recorded on it).
@@ -27,6 +29,7 @@ public struct ProcessSettings: Sendable {
         }
         if concerns.contains(.listener) {
             settings.httpPort = reader.integer(.httpPort, fallback: 8080, in: 0...65535, meaning: "a port number", note: "0 turns the listener off")
+            settings.metricsPerNamespace = reader.bool(.metricsPerNamespace)
         }
         if concerns.contains(.leaderElection) {
             settings.leaderElection = readLeaderElection(&reader, podName: settings.podName, podNamespace: settings.podNamespace, kubeNamespace: kubeNamespace, hostname: hostname)

@@ -45,6 +45,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
     case syncTimeout = "SYNC_TIMEOUT"
     // The process.
     case httpPort = "HTTP_PORT"
+    case metricsPerNamespace = "METRICS_PER_NAMESPACE"
     case leaderElection = "LEADER_ELECTION"
     case leaderElectionNamespace = "LEADER_ELECTION_NAMESPACE"
     case leaderElectionLeaseName = "LEADER_ELECTION_LEASE_NAME"
@@ -208,6 +209,9 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
         case .httpPort:
             Declaration(concern: .listener, flag: derived, valueName: "port", defaultValue: "8080",
                 help: "Port for /healthz, /readyz and /metrics; 0 turns the listener off.")
+        case .metricsPerNamespace:
+            Declaration(concern: .listener, flag: derived, valueName: "bool", defaultValue: "false",
+                help: "Also count failed writes per target namespace in /metrics (a series per namespace that ever failed).")
         case .leaderElection:
             Declaration(concern: .leaderElection, flag: derived, valueName: "bool", defaultValue: "false",
                 help: "Run several replicas with one leader holding a coordination.k8s.io Lease.")

@@ -136,6 +136,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ .logFormat | quote }}
 - name: HTTP_PORT
   value: {{ .httpPort | toString | quote }}
+{{- if .metricsPerNamespace }}
+- name: METRICS_PER_NAMESPACE
+  value: "true"
+{{- end }}
 {{- end }}
 - name: LEADER_ELECTION
   value: {{ include "ecrhelper.leaderElection" . | default "false" | quote }}
