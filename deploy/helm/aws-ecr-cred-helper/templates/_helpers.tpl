@@ -208,6 +208,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
+{{- include "ecrhelper.fleetTargets.env" . }}
 {{- end }}
 
 {{- define "ecrhelper.volumeMounts" -}}
@@ -228,6 +229,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   mountPath: /etc/aws-ca
   readOnly: true
 {{- end }}
+{{- include "ecrhelper.fleetTargets.volumeMounts" . }}
 {{- end }}
 
 {{- define "ecrhelper.volumes" -}}
@@ -256,6 +258,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   configMap:
     name: {{ . }}
 {{- end }}
+{{- include "ecrhelper.fleetTargets.volumes" . }}
 {{- end }}
 
 {{/* Fails the render on settings that cannot work, naming the fix. */}}
