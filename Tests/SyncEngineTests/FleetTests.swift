@@ -62,9 +62,9 @@ import TestSupport
             return MemorySettingsSource(values)
         }
 
-        func standIn(_ name: String) async throws -> Cluster {
+        func standIn(_ name: String, rules: [PolicyRule]? = nil) async throws -> Cluster {
             let server = try await KubeTestServer.start(KubeTestServerConfiguration(
-                users: [TestUser(name: "system:serviceaccount:kube-system:fleet", token: "fleet-token", rules: rules())],
+                users: [TestUser(name: "system:serviceaccount:kube-system:fleet", token: "fleet-token", rules: rules ?? self.rules())],
                 namespaces: ["default"] + namespaces))
             return Cluster(name: name, standIn: server, real: nil, token: "fleet-token")
         }
@@ -119,7 +119,8 @@ import TestSupport
     }
 
     /// The first pass writes every cluster, including the real server, with one token fetch per region for
-    /// the whole fleet; a cluster that cannot be reached at all is reported by /readyz and delays no one.
+    /// the whole fleet. A cluster that cannot be reached at all, one that answers nothing (every request
+    /// hangs) and one whose role allows nothing delay no one, and /readyz names exactly those three.
     @Test func firstPassWritesEveryClusterWithOneFetchPerRegion() async throws {
         let world = try World()
         var clusters = [try await world.standIn("edge-1"), try await world.standIn("edge-2"), try await world.standIn("edge-3")]
@@ -127,9 +128,12 @@ import TestSupport
         let gone = try await world.standIn("gone")
         let goneKubeconfig = gone.kubeconfig
         try await gone.standIn?.stop()
-        let all = clusters
+        let slow = try await world.standIn("slow")
+        await slow.standIn?.inject(FaultRule(fault: .delay(.seconds(120))))
+        let denied = try await world.standIn("denied", rules: [])
+        let all = clusters + [slow, denied]
         defer { Task { await world.cleanUp(all) } }
-        for cluster in clusters { try world.writeFile(cluster.name + ".yaml", cluster.kubeconfig) }
+        for cluster in all { try world.writeFile(cluster.name + ".yaml", cluster.kubeconfig) }
         try world.writeFile("gone", goneKubeconfig)
 
         let counting = CountingTokenSource()
@@ -139,19 +143,22 @@ import TestSupport
         let task = Task { await supervisor.run() }
         defer { task.cancel() }
 
-        // Well within the 30 s the unreachable cluster's first pass may wait for its lists.
-        try await world.waitForSecrets(clusters, timeout: .seconds(20))
+        // Well within the slow cluster's request timeout (5 s per request here) and the 30 s its first
+        // pass may wait for its lists.
+        try await world.waitForSecrets(clusters, timeout: .seconds(15))
         #expect(counting.calls == ["us-east-1": 1, "eu-west-1": 1])
-        #expect(await supervisor.served == (clusters.map(\.name) + ["gone"]).sorted())
-        try await eventually("the fleet's clusters ready but gone", timeout: .seconds(30), poll: .milliseconds(100)) {
-            let clusters = await status.all
+        #expect(await supervisor.served == (all.map(\.name) + ["gone"]).sorted())
+        let broken: Set<String> = ["gone", "slow", "denied"]
+        try await eventually("the working clusters ready", timeout: .seconds(30), poll: .milliseconds(100)) {
             var readiness: [String: Bool] = [:]
-            for cluster in clusters { readiness[cluster.name] = await cluster.status?.readiness().ready }
-            return readiness["gone"] == false && readiness.filter { $0.key != "gone" }.values.allSatisfy { $0 }
+            for cluster in await status.all { readiness[cluster.name] = await cluster.status?.readiness().ready }
+            return readiness.filter { !broken.contains($0.key) }.values.allSatisfy { $0 } && readiness.count == all.count + 1
         }
         let (ready, reason) = await status.ready()
         #expect(!ready)
-        #expect(reason.contains("gone:") && reason.contains("1 of \(clusters.count + 1) clusters not ready"), "\(reason)")
+        #expect(reason.contains("3 of \(all.count + 1) clusters not ready"), "\(reason)")
+        for name in broken { #expect(reason.contains("\(name):"), "\(reason)") }
+        #expect(counting.calls == ["us-east-1": 1, "eu-west-1": 1])
     }
 
     /// A cluster going away mid-flight: the others still react to new namespaces at once.
