@@ -5,6 +5,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 
 /// Docker registry credentials from ECR's GetAuthorizationToken.
 public struct ECRAuthorization: Sendable, Equatable, CustomStringConvertible {
@@ -78,7 +79,7 @@ struct FlexibleTimestamp: Decodable, Sendable {
             }
             date = Date(timeIntervalSince1970: seconds)
         } else if let text = try? c.decode(String.self) {
-            if let seconds = Double(text.trimmedWhitespace), seconds.isFinite {
+            if let seconds = Double(text.trimmingASCIIWhitespace()), seconds.isFinite {
                 guard Self.plausibleSeconds.contains(seconds) else {
                     throw DecodingError.dataCorruptedError(in: c, debugDescription: "timestamp \(seconds) is not a date between 1970 and 9999")
                 }
@@ -136,7 +137,7 @@ public final class ECRClient: Sendable {
     ) async throws -> [ECRAuthorization] {
         for id in registryIDs {
             guard id.count == 12, id.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-                throw AWSError.invalidConfiguration("registry id \"\(AWSRegion.printable(id))\" is not a 12-digit AWS account id")
+                throw AWSError.invalidConfiguration("registry id \"\(Printable.escape(id))\" is not a 12-digit AWS account id")
             }
         }
         let endpoint = try endpoints.resolve(.ecr, region: region)

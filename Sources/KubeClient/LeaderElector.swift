@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
+import CommonBasics
 
 /// Marks the task running a leader's `onStartedLeading`, so `release()` called from inside it does not wait
 /// for itself.
@@ -223,7 +224,7 @@ public actor LeaderElector {
     private func tryAcquireOrRenew() async -> Bool {
         let now = ContinuousClock.now
         let stamp = KubeTime.microTime(Date())
-        let durationSeconds = Int32(clamping: max(1, Int64((ExponentialBackoff.seconds(configuration.leaseDuration)).rounded(.up))))
+        let durationSeconds = Int32(clamping: max(1, Int64(configuration.leaseDuration.seconds.rounded(.up))))
         let lease: Lease
         do {
             lease = try await client.get(Lease.self, namespace: configuration.namespace, name: configuration.leaseName)
