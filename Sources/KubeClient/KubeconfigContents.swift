@@ -17,7 +17,7 @@ extension KubeConfiguration {
         }
         guard let root else { throw KubeConfigurationError("kubeconfig \(origin) is empty") }
         let file = try KubeconfigFile(root: root, path: origin)
-        var configuration = try file.configuration(context: context, home: nil)
+        var configuration = try file.configuration(context: context, namespace: nil, home: nil)
         configuration.origin = "kubeconfig \(origin)"
         return configuration
     }

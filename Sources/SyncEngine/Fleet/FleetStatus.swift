@@ -33,6 +33,8 @@ public actor FleetStatus: HealthReporting {
 
     private var clusters: [String: Cluster] = [:]
     private var sourcesRead = false
+    /// With leader election, a standby serves nothing and is ready while alive.
+    private var standby = false
     private var sourceProblems: [String] = []
 
     public init() {}
@@ -49,7 +51,13 @@ public actor FleetStatus: HealthReporting {
 
     public var problems: [String] { sourceProblems }
 
+    public func setStandby(_ standby: Bool) {
+        self.standby = standby
+        if standby { clusters = [:] }
+    }
+
     public func ready() async -> (ready: Bool, reason: String) {
+        if standby { return (true, "standby: another replica leads") }
         guard sourcesRead else { return (false, "the cluster sources have not been read yet") }
         var notReady: [String] = []
         for cluster in all {

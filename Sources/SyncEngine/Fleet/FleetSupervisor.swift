@@ -79,6 +79,7 @@ public actor FleetSupervisor {
     /// Runs until cancelled or graceful shutdown; then every cluster's controller finishes its writes in
     /// flight (each within its own grace) and stops.
     public func run() async {
+        stopping = false
         var background: [Task<Void, Never>] = []
         if let directory = deps.sources.directory {
             readDirectory(directory)

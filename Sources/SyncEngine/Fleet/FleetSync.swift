@@ -37,6 +37,13 @@ public enum FleetSync {
                         result.failure = "\(target.origin): \(error)"
                         return result
                     }
+                    // A cluster that cannot be reached fails at once instead of waiting out the first pass's
+                    // bounded wait for its lists.
+                    if let problem = await reachability(client) {
+                        result.failure = problem
+                        try? await client.shutdown()
+                        return result
+                    }
                     let controller = SyncController(dependencies: .init(
                         kube: client, tokens: tokens, settings: OverriddenSettingsSource(base: settings, override: target.namespaceOverride),
                         status: HelperStatus(), metrics: HelperMetrics(scope: .cluster(target.name)), logger: logger))
@@ -50,8 +57,24 @@ public enum FleetSync {
                 }
             }
             var results: [ClusterResult] = []
+            results.reserveCapacity(targets.count)
             for await result in group { results.append(result) }
             return results.sorted { $0.name < $1.name }
+        }
+    }
+
+    /// Why the cluster cannot be worked on (unreachable, credentials refused), or nil. Any other answer
+    /// means it is there; RBAC problems show per namespace.
+    public static func reachability(_ client: KubernetesClient) async -> String? {
+        do {
+            try await client.ping()
+            return nil
+        } catch let error as KubeTransportError {
+            return error.description
+        } catch let error as KubeAPIError where error.isUnauthorized {
+            return "the API server at \(client.configuration.server) did not accept the credentials (401 Unauthorized, auth: \(client.configuration.auth)); check the kubeconfig's token, client certificate or exec plugin"
+        } catch {
+            return nil
         }
     }
 }

@@ -84,3 +84,14 @@ public actor SharedTokenSource: RegistryTokenSource {
         }
     }
 }
+
+extension SharedTokenSource {
+    /// A shared source whose real fetches are counted once for the fleet in `metrics` (scope `.fleet`):
+    /// `aws_requests_total`, `refresh_duration_seconds`, `token_expiry_timestamp_seconds`.
+    public init(source: any RegistryTokenSource, metrics: HelperMetrics) {
+        self.init(
+            source: source,
+            onFetch: { login, access, duration in metrics.tokensFetched(login, regions: access.regions.count, duration: duration) },
+            onFailure: { metrics.tokenFetchFailed() })
+    }
+}
