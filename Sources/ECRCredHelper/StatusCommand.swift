@@ -17,7 +17,7 @@ struct StatusCommand: Subcommand {
     static let concerns: [Setting.Concern] = [.locations, .kubernetes, .fleet, .fleetCluster, .namespaces, .secret, .logging]
     static var exitCodes: [(code: Int32, meaning: String)] {
         [
-            (0, "every target namespace (of every cluster) holds an unexpired secret managed by the helper or adoptable by it"),
+            (0, "every target namespace holds an unexpired secret managed by the helper or adoptable by it (in every cluster of a fleet)"),
             (1, "status could not be read: a configuration problem or the API server unreachable (one line)"),
             (2, "some namespace's secret is missing, expired or foreign, or some cluster could not be read (the table says which)"),
             (64, "the command line could not be parsed"),
