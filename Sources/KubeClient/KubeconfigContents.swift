@@ -22,3 +22,13 @@ extension KubeConfiguration {
         return configuration
     }
 }
+
+extension ExecClusterInfo {
+    /// The cluster an exec plugin is told about, for configurations that are not kubeconfig files (Argo CD's
+    /// cluster Secrets).
+    public init(server: String, certificateAuthorityData: [UInt8]?, insecureSkipTLSVerify: Bool, tlsServerName: String? = nil) {
+        self.init(
+            server: server, tlsServerName: tlsServerName, insecureSkipTLSVerify: insecureSkipTLSVerify,
+            certificateAuthorityData: certificateAuthorityData, proxyURL: nil, disableCompression: false, config: nil)
+    }
+}

@@ -53,7 +53,7 @@ import TestSupport
     @Test func argoCDClusterSecretsTheHelperCannotUseSayWhy() {
         let cases: [(String, String)] = [
             (#"{"awsAuthConfig":{"clusterName":"x"}}"#, "awsAuthConfig"),
-            (#"{"execProviderConfig":{"command":"argocd-k8s-auth"}}"#, "execProviderConfig"),
+            (#"{"execProviderConfig":{"args":["x"]}}"#, "execProviderConfig has no command"),
             (#"{"username":"admin","password":"pw"}"#, "username/password"),
             (#"{"tlsClientConfig":{}}"#, "neither bearerToken"),
             ("not json", "not the JSON"),
@@ -66,6 +66,17 @@ import TestSupport
             #expect(problem.contains(expected) && problem.contains("secret argocd/c"), "\(problem)")
             #expect(!problem.contains("pw"))
         }
+    }
+
+    @Test func argoCDExecProviderIsAnExecPlugin() throws {
+        let config = #"{"execProviderConfig":{"command":"/bin/get-token","args":["--cluster","c"],"env":{"A":"1"},"apiVersion":"client.authentication.k8s.io/v1beta1"},"tlsClientConfig":{"insecure":true}}"#
+        let secret = Secret(
+            name: "c", namespace: "argocd", data: ["name": Array("c".utf8), "server": Array("https://c:6443".utf8), "config": Array(config.utf8)],
+            labels: [ClusterSecretFormat.argoCDLabel: "cluster"])
+        let configuration = try #require(ClusterSecretFormat.target(of: secret)).connection.get()
+        guard case .exec(let exec) = configuration.auth else { Issue.record("auth \(configuration.auth)"); return }
+        #expect(exec.command == "/bin/get-token" && exec.args == ["--cluster", "c"] && exec.apiVersion == "client.authentication.k8s.io/v1beta1")
+        #expect(exec.env.map(\.name) == ["A"] && exec.cluster.server == "https://c:6443" && exec.cluster.insecureSkipTLSVerify)
     }
 
     @Test func plainKubeconfigSecretAndNames() throws {

@@ -74,8 +74,9 @@ public enum ClusterSecretFormat: String, Sendable {
 }
 
 /// Argo CD's cluster `config` (its `ClusterConfig`, a subset of client-go's rest.Config): `bearerToken`,
-/// `tlsClientConfig` {`caData`, `certData`, `keyData` (base64 PEM), `insecure`, `serverName`}, and
-/// `execProviderConfig`, `awsAuthConfig`, `username`/`password`, which this helper does not run.
+/// `tlsClientConfig` {`caData`, `certData`, `keyData` (base64 PEM), `insecure`, `serverName`},
+/// `execProviderConfig` (run as a client-go exec plugin; the command must exist in the helper's image), and
+/// `awsAuthConfig`, `username`/`password`, which this helper does not use.
 enum ArgoCDClusterConfig {
     struct Config: Decodable {
         struct TLS: Decodable {
@@ -91,7 +92,13 @@ enum ArgoCDClusterConfig {
         var password: String?
         var execProviderConfig: ExecProvider?
         var awsAuthConfig: AWSAuth?
-        struct ExecProvider: Decodable { var command: String? }
+        struct ExecProvider: Decodable {
+            var command: String?
+            var args: [String]?
+            var env: [String: String]?
+            var apiVersion: String?
+            var installHint: String?
+        }
         struct AWSAuth: Decodable { var clusterName: String? }
     }
 
@@ -111,9 +118,6 @@ enum ArgoCDClusterConfig {
         if parsed.awsAuthConfig != nil {
             return .failure(ClusterSourceError("\(origin) uses awsAuthConfig (argocd-k8s-auth), which this helper does not run: give it a bearerToken or client certificate, or a kubeconfig Secret"))
         }
-        if parsed.execProviderConfig != nil {
-            return .failure(ClusterSourceError("\(origin) uses execProviderConfig, which this helper does not run from Argo CD Secrets: give it a bearerToken or client certificate, or a kubeconfig Secret"))
-        }
         var caPEM: [UInt8]?
         var certificate: [UInt8]?
         var key: [UInt8]?
@@ -129,7 +133,21 @@ enum ArgoCDClusterConfig {
             }
         }
         let auth: KubeAuth
-        if let token = parsed.bearerToken, !token.isEmpty {
+        if let exec = parsed.execProviderConfig {
+            // Run as client-go runs it for Argo CD: the plugin must exist in the helper's image.
+            guard let command = exec.command, !command.isEmpty else {
+                return .failure(ClusterSourceError("\(origin): execProviderConfig has no command"))
+            }
+            let apiVersion = exec.apiVersion ?? ExecConfig.apiVersions[0]
+            guard ExecConfig.apiVersions.contains(apiVersion) else {
+                return .failure(ClusterSourceError("\(origin): execProviderConfig.apiVersion \(apiVersion) is not one of \(ExecConfig.apiVersions.joined(separator: ", "))"))
+            }
+            auth = .exec(ExecConfig(
+                command: command, args: exec.args ?? [], env: (exec.env ?? [:]).sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) },
+                apiVersion: apiVersion, installHint: exec.installHint,
+                cluster: ExecClusterInfo(server: server, certificateAuthorityData: caPEM, insecureSkipTLSVerify: parsed.tlsClientConfig?.insecure ?? false, tlsServerName: parsed.tlsClientConfig?.serverName),
+                user: origin))
+        } else if let token = parsed.bearerToken, !token.isEmpty {
             auth = .bearerToken(token)
         } else if let certificate, let key {
             auth = .clientCertificate(certificatePEM: certificate, keyPEM: key)
