@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import KubeTestServer
 import TestSupport
 import Testing
@@ -99,7 +102,21 @@ extension HelperBinaryTests {
                         #expect(metrics.body.contains("aws_ecr_cred_helper_last_success_timestamp_seconds{cluster=\"\(member.name)\"}"), "\(metrics.body.prefix(3000))")
                     }
                     #expect(metrics.body.contains("aws_ecr_cred_helper_aws_requests_total{outcome=\"success\"} 1"), "one fetch for the fleet: \(metrics.body.prefix(3000))")
-                    #expect(process.isRunning)
+
+                    // A rotated kubeconfig file: that cluster's controller restarts with it, its series with it.
+                    try world.write("# rotated\n" + members[1].kubeconfig, to: clusters + "/edge-2.yaml")
+                    try await process.waitForLog("cluster source changed; restarting its controller")
+                    // A removed one: it leaves the fleet and /metrics.
+                    #expect(unlink(clusters + "/edge-1.yaml") == 0)
+                    try await process.waitForLog("cluster left the fleet")
+                    try await eventually("edge-1's series gone, edge-2's back", timeout: .seconds(20), poll: .milliseconds(100)) {
+                        guard let body = await HTTPProbe.get(port: port, "/metrics")?.body else { return false }
+                        return !body.contains("last_success_timestamp_seconds{cluster=\"edge-1\"}")
+                            && body.contains("last_success_timestamp_seconds{cluster=\"edge-2\"}")
+                    }
+                    let after = try await HTTPProbe.waitFor(port: port, "/readyz", status: 200, timeout: .seconds(30))
+                    #expect(after.body.contains("\(members.count - 1) clusters"), "\(after.body)")
+                    #expect(process.isRunning, "\(process.stderr.suffix(2000))")
                 }
             }
         }
