@@ -103,6 +103,19 @@ public actor FleetMembership {
         }
     }
 
+    /// The group becomes a label value and the identity the Lease's holder: both must be usable.
+    public static func validate(group: String, identity: String) throws {
+        guard !identity.isEmpty else {
+            throw KubeUsageError("fleet membership: the replica's identity is empty; set POD_NAME from the downward API (metadata.name)")
+        }
+        let allowed = group.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5a) || ($0 >= 0x61 && $0 <= 0x7a) || $0 == 0x2d || $0 == 0x5f || $0 == 0x2e }
+        let ends = group.first.map { $0.isLetter || $0.isNumber } == true && group.last.map { $0.isLetter || $0.isNumber } == true
+        guard group.utf8.count <= 63, allowed, ends else {
+            throw KubeUsageError(
+                "fleet membership: group \"\(group)\" is not a label value; use at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit")
+        }
+    }
+
     // MARK: - Running
 
     /// Holds this replica's own Lease (labelled with the group) and lists/watches the group's Leases until
@@ -111,6 +124,7 @@ public actor FleetMembership {
     /// Throws only for durations in the wrong order.
     public func run() async throws {
         try Self.validate(leaseDuration: leaseDuration, renewDeadline: renewDeadline, retryPeriod: retryPeriod)
+        try Self.validate(group: group, identity: identity)
         guard !running else { throw KubeUsageError("fleet membership \(leaseName) is already running") }
         running = true
         let watcher = startWatching()

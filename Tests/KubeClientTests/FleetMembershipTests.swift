@@ -179,8 +179,14 @@ struct FleetMembershipTests {
         try await withWorld(kind, members: ["a", "b", "c"]) { world in
             let log = EventLog()
             let members = ["a", "b", "c"].map { world.member($0) }
-            for member in members { await member.start(log: log) }
+            for member in members.prefix(2) { await member.start(log: log) }
+            try await converge(Array(members.prefix(2)), on: members.prefix(2).map(\.identity))
+            // A joining member serves only once it has seen the group: its first non-empty list already
+            // holds the members that were there.
+            await members[2].start(log: log)
             try await converge(members, on: members.map(\.identity))
+            let firstOfC = log.all.first { $0.member == members[2].identity && !$0.members.isEmpty }?.members
+            #expect(firstOfC == members.map(\.identity), "c's first list: \(String(describing: firstOfC))")
             await expectExactlyOneOwner(members)
             for member in members {
                 #expect(await !member.keys().isEmpty, "\(member.name) serves nothing")
@@ -285,5 +291,9 @@ struct FleetMembershipTests {
         }
         try FleetMembership.validate(leaseDuration: .seconds(15), renewDeadline: .seconds(10), retryPeriod: .seconds(2))
         #expect(FleetMembership.leaseName(group: "Fleet", identity: "helper_7f9c/x") == "fleet-helper-7f9c-x")
+        #expect(throws: KubeUsageError.self) { try FleetMembership.validate(group: "g", identity: "") }
+        #expect(throws: KubeUsageError.self) { try FleetMembership.validate(group: "-bad-", identity: "pod-0") }
+        #expect(throws: KubeUsageError.self) { try FleetMembership.validate(group: String(repeating: "g", count: 64), identity: "pod-0") }
+        try FleetMembership.validate(group: "aws-ecr-cred-helper", identity: "pod-0")
     }
 }
