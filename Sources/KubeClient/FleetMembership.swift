@@ -46,6 +46,10 @@ public actor FleetMembership {
     /// Delete the own Lease when `run` is cancelled, so others take over at once (false: let it expire, as a
     /// crash would; for tests).
     public nonisolated let releaseOnCancel: Bool
+    /// How long another replica's Lease may stay expired before this replica deletes it. Pods of a
+    /// Deployment get new names, so every crash leaves a Lease behind; without this the group's list would
+    /// only grow.
+    public nonisolated let staleLeaseRetention: Duration
     let client: KubernetesClient
     let logger: Logger
 
@@ -68,7 +72,7 @@ public actor FleetMembership {
     public init(
         client: KubernetesClient, namespace: String, group: String, identity: String,
         leaseDuration: Duration, renewDeadline: Duration, retryPeriod: Duration, logger: Logger,
-        releaseOnCancel: Bool = true
+        releaseOnCancel: Bool = true, staleLeaseRetention: Duration? = nil
     ) {
         self.client = client
         self.namespace = namespace
@@ -79,6 +83,7 @@ public actor FleetMembership {
         self.renewDeadline = renewDeadline
         self.retryPeriod = retryPeriod
         self.releaseOnCancel = releaseOnCancel
+        self.staleLeaseRetention = staleLeaseRetention ?? leaseDuration * 10
         var logger = logger
         logger[metadataKey: "fleetGroup"] = "\(namespace)/\(group)"
         logger[metadataKey: "identity"] = "\(identity)"
@@ -142,6 +147,7 @@ public actor FleetMembership {
             if Task.isCancelled { break }
             await listOnce()
             refresh()
+            await collectStaleLeases()
             await sleep(until: nextWake())
         }
         await leave()
@@ -312,6 +318,37 @@ public actor FleetMembership {
             }
         }
         observed = next
+    }
+
+    /// Deletes other replicas' Leases that have been expired for `staleLeaseRetention`, only while this replica
+    /// is a member (its view is fresh). Should the holder renew in the instant between this replica's list
+    /// and the delete, its next renewal recreates the Lease: the others miss it for at most one
+    /// `retryPeriod`, less than `renewDeadline`, so the overlap bound holds.
+    private func collectStaleLeases() async {
+        let now = ContinuousClock.now
+        guard !published.isEmpty else { return }
+        let stale = observed.filter { name, observation in
+            name != leaseName && now >= observation.expiry.advanced(by: staleLeaseRetention)
+        }.keys.sorted()
+        for name in stale {
+            let client = self.client, namespace = self.namespace
+            let deleted: Bool? = await LeaseTiming.withTimeout(requestTimeout) {
+                do {
+                    try await client.delete(Lease.self, namespace: namespace, name: name)
+                    return true
+                } catch let error as KubeAPIError where error.isNotFound {
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            if deleted == true {
+                observed[name] = nil
+                logger.info("deleted the membership lease of a replica gone for long", metadata: ["lease": "\(name)"])
+            } else {
+                logger.debug("could not delete a stale membership lease", metadata: ["lease": "\(name)"])
+            }
+        }
     }
 
     /// On the way out: report `[]` first (the caller stops serving), then free the Lease.

@@ -72,12 +72,12 @@ struct FleetMembershipTests {
 
         func member(
             _ name: String, leaseDuration: Duration = .seconds(2), renewDeadline: Duration = .seconds(1),
-            retryPeriod: Duration = .milliseconds(200), releaseOnCancel: Bool = true
+            retryPeriod: Duration = .milliseconds(200), releaseOnCancel: Bool = true, staleLeaseRetention: Duration? = nil
         ) -> Member {
             let membership = FleetMembership(
                 client: clients[name]!, namespace: namespace, group: group, identity: identity(name),
                 leaseDuration: leaseDuration, renewDeadline: renewDeadline, retryPeriod: retryPeriod, logger: logger,
-                releaseOnCancel: releaseOnCancel)
+                releaseOnCancel: releaseOnCancel, staleLeaseRetention: staleLeaseRetention)
             return Member(membership, name: name)
         }
 
@@ -185,7 +185,9 @@ struct FleetMembershipTests {
             // holds the members that were there.
             await members[2].start(log: log)
             try await converge(members, on: members.map(\.identity))
-            let firstOfC = log.all.first { $0.member == members[2].identity && !$0.members.isEmpty }?.members
+            // (The log is fed by each member's change stream, a moment after members() answers.)
+            let c = members[2].identity
+            let firstOfC = try await eventuallyValue("c's first non-empty report") { log.all.first { $0.member == c && !$0.members.isEmpty }?.members }
             #expect(firstOfC == members.map(\.identity), "c's first list: \(String(describing: firstOfC))")
             await expectExactlyOneOwner(members)
             for member in members {
@@ -230,12 +232,13 @@ struct FleetMembershipTests {
     }
 
     /// A member that stops renewing without deleting its Lease (a crash): the others drop it once the lease
-    /// duration (2 s) has passed without a renewal, and take its keys.
+    /// duration (2 s) has passed without a renewal, and take its keys; 1 s later still, they delete its Lease.
     @Test(arguments: APIServerKind.enabled)
     func aKilledMembersKeysMoveWhenItsLeaseExpires(_ kind: APIServerKind) async throws {
         try await withWorld(kind, members: ["a", "b", "c"]) { world in
             let log = EventLog()
-            let a = world.member("a"), b = world.member("b"), c = world.member("c", releaseOnCancel: false)
+            let a = world.member("a", staleLeaseRetention: .seconds(1)), b = world.member("b", staleLeaseRetention: .seconds(1))
+            let c = world.member("c", releaseOnCancel: false)
             for member in [a, b, c] { await member.start(log: log) }
             try await converge([a, b, c], on: [a.identity, b.identity, c.identity])
             let cKeys = await c.keys()
@@ -245,6 +248,8 @@ struct FleetMembershipTests {
             try await converge([a, b], on: [a.identity, b.identity])
             await expectExactlyOneOwner([a, b])
             #expect(cKeys.isSubset(of: (await a.keys()).union(await b.keys())))
+            // Left expired for longer than the retention, the crashed replica's Lease is deleted.
+            try await eventually("c's stale lease to be deleted") { try await world.lease(c) == nil }
             try await a.stop()
             try await b.stop()
             for member in [a, b, c] { member.stopReading() }
@@ -265,11 +270,13 @@ struct FleetMembershipTests {
             try await world.cutOff(c)
             try await eventually("c to report []") { await c.members() == [] }
             try await converge([a, b], on: [a.identity, b.identity])
+            // (The log is fed by each member's change stream, a moment after members() answers.)
+            let cut = c.identity
+            let tookOver = try await eventuallyValue("the others' reports without c") {
+                log.all[mark...].firstIndex { $0.member != cut && !$0.members.isEmpty && !$0.members.contains(cut) }
+            }
             let after = Array(log.all[mark...])
-            let cGaveUp = after.firstIndex { $0.member == c.identity && $0.members.isEmpty }
-            let othersTookOver = after.firstIndex { $0.member != c.identity && !$0.members.isEmpty && !$0.members.contains(c.identity) }
-            let gaveUp = try #require(cGaveUp, "\(after)")
-            let tookOver = try #require(othersTookOver, "\(after)")
+            let gaveUp = try #require(log.all[mark...].firstIndex { $0.member == cut && $0.members.isEmpty }, "\(after)")
             #expect(gaveUp < tookOver, "c still served when the others took over: \(after)")
             if let standIn = world.standIn {
                 // Access back: c joins again and the three share the keys once more.
