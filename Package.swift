@@ -29,15 +29,21 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
+        // Small helpers the product modules share (civil dates, JSON string literals, trimming, Duration
+        // arithmetic, escaping for messages): one copy each. A leaf: depends on nothing, so both clients may
+        // use it without knowing each other. The stand-in (KubeTestServer) keeps its own copies on purpose.
+        .target(name: "CommonBasics", swiftSettings: strict),
         // AWS: credentials, SigV4, ECR/STS calls, endpoints, error classification. Knows nothing of Kubernetes.
         .target(
             name: "AWSClient",
             dependencies: [
+                "CommonBasics",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strict
@@ -46,6 +52,7 @@ let package = Package(
         .target(
             name: "KubeClient",
             dependencies: [
+                "CommonBasics",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -59,7 +66,7 @@ let package = Package(
         .target(
             name: "SyncEngine",
             dependencies: [
-                "AWSClient", "KubeClient",
+                "AWSClient", "KubeClient", "CommonBasics",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -71,8 +78,7 @@ let package = Package(
         .executableTarget(
             name: "ECRCredHelper",
             dependencies: [
-                "SyncEngine", "KubeClient",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "SyncEngine", "KubeClient", "CommonBasics",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -6,6 +6,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 
 /// AWS credentials: a long-term access key, or temporary credentials (with session token and expiration).
 /// `description` shows only a key-id prefix and suffix; the secret key and session token never appear.
@@ -39,7 +40,7 @@ public struct AWSCredentials: Sendable, CustomStringConvertible, CustomDebugStri
 
     /// `AKIAIOSFODNN7EXAMPLE` -> `AKIA…MPLE`; short or odd ids are shortened further.
     public static func redact(keyID: String) -> String {
-        let trimmed = keyID.trimmedWhitespace
+        let trimmed = keyID.trimmingASCIIWhitespace()
         if trimmed.isEmpty { return "<empty>" }
         if trimmed.count >= 16 { return "\(trimmed.prefix(4))…\(trimmed.suffix(4))" }
         if trimmed.count >= 8 { return "\(trimmed.prefix(4))…" }
@@ -62,7 +63,7 @@ public struct AWSCredentials: Sendable, CustomStringConvertible, CustomDebugStri
             if value.isEmpty {
                 throw AWSError.invalidConfiguration("\(name) is empty: set it to the \(isSecret ? "secret access key" : "access key id") of the IAM user")
             }
-            if value.trimmedWhitespace != value {
+            if value.trimmingASCIIWhitespace() != value {
                 throw AWSError.invalidConfiguration("\(name): \(shown) has leading or trailing white space (often a newline from `echo` or an editor): remove it")
             }
             if value.contains(where: { $0 == "\"" || $0 == "'" }) {
@@ -75,13 +76,6 @@ public struct AWSCredentials: Sendable, CustomStringConvertible, CustomDebugStri
         try check(accessKeyID, keyIDSource, isSecret: false)
         try check(secretAccessKey, secretSource, isSecret: true)
         return self
-    }
-}
-
-extension Duration {
-    var seconds: Double {
-        let (s, a) = components
-        return Double(s) + Double(a) / 1e18
     }
 }
 

@@ -1,3 +1,5 @@
+import CommonBasics
+
 /// The AWS services this module talks to.
 public enum AWSService: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case ecr
@@ -54,11 +56,11 @@ public enum AWSRegion {
     @discardableResult
     public static func validate(_ name: String, source: String = "region") throws -> String {
         func fail(_ why: String) -> AWSError {
-            AWSError.invalidConfiguration("\(source) \"\(printable(name))\" \(why)")
+            AWSError.invalidConfiguration("\(source) \"\(Printable.escape(name))\" \(why)")
         }
         if name.isEmpty { throw AWSError.invalidConfiguration("\(source) is empty: set an AWS region such as us-east-1") }
-        if name.trimmedWhitespace != name {
-            throw fail("has leading or trailing white space: remove it (use \"\(printable(name.trimmedWhitespace))\")")
+        if name.trimmingASCIIWhitespace() != name {
+            throw fail("has leading or trailing white space: remove it (use \"\(Printable.escape(name.trimmingASCIIWhitespace()))\")")
         }
         let lower = name.lowercased()
         if lower != name, isWellFormed(lower) {
@@ -94,22 +96,6 @@ public enum AWSRegion {
             else { return false }
         }
         return true
-    }
-
-    /// Makes control characters visible in messages (a region with a trailing newline).
-    static func printable(_ s: String) -> String {
-        var out = ""
-        for scalar in s.unicodeScalars.prefix(64) {
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F { out += "\\u{\(String(scalar.value, radix: 16))}" } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        if s.unicodeScalars.count > 64 { out += "…" }
-        return out
     }
 
     /// The region from `AWS_REGION`, else `AWS_DEFAULT_REGION`, validated; nil when neither is set.
@@ -181,18 +167,18 @@ public struct AWSEndpoints: Sendable, Hashable {
 
     /// `true`/`false` (any case); nil when unset or empty.
     static func parseBool(_ value: String?, name: String) throws -> Bool? {
-        guard let value, !value.trimmedWhitespace.isEmpty else { return nil }
-        switch value.trimmedWhitespace.lowercased() {
+        guard let value, !value.trimmingASCIIWhitespace().isEmpty else { return nil }
+        switch value.trimmingASCIIWhitespace().lowercased() {
         case "true": return true
         case "false": return false
-        default: throw AWSError.invalidConfiguration("\(name)=\"\(AWSRegion.printable(value))\" must be true or false")
+        default: throw AWSError.invalidConfiguration("\(name)=\"\(Printable.escape(value))\" must be true or false")
         }
     }
 
     static func validateURL(_ raw: String, source: String) throws -> String {
-        let value = raw.trimmedWhitespace
+        let value = raw.trimmingASCIIWhitespace()
         func fail(_ why: String) -> AWSError {
-            AWSError.invalidConfiguration("\(source)=\"\(AWSRegion.printable(raw))\" \(why)")
+            AWSError.invalidConfiguration("\(source)=\"\(Printable.escape(raw))\" \(why)")
         }
         let lower = value.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 
 /// An AWS call that failed, classified. `description` is one line naming the cause and the fix; it never
 /// contains a secret access key, session token, web identity token or ECR password.
@@ -129,7 +130,7 @@ public struct AWSError: Error, Sendable, CustomStringConvertible {
     private var inRegion: String { region.map { " in \($0)" } ?? "" }
     private var key: String { keyID.map { " \($0)" } ?? "" }
     private var awsSays: String {
-        let m = message.trimmedWhitespace
+        let m = message.trimmingASCIIWhitespace()
         return m.isEmpty ? "" : " AWS says: \(m)"
     }
     private var requestIDSuffix: String { requestID.map { " [request id \($0)]" } ?? "" }
@@ -258,7 +259,7 @@ enum AWSErrorClassifier {
         if let t = header("x-amzn-errortype"), !t.isEmpty {
             parsed.code = normalizeCode(t)
         }
-        let text = String(decoding: body, as: UTF8.self).trimmedWhitespace
+        let text = String(decoding: body, as: UTF8.self).trimmingASCIIWhitespace()
         if text.hasPrefix("{") {
             if let json = try? JSONDecoder().decode(JSONErrorBody.self, from: Data(text.utf8))
             {
@@ -277,7 +278,7 @@ enum AWSErrorClassifier {
 
     /// `com.amazon.coral.service#AccessDeniedException` / `AccessDeniedException:http://...` -> `AccessDeniedException`.
     static func normalizeCode(_ raw: String) -> String {
-        var s = Substring(raw.trimmedWhitespace)
+        var s = Substring(raw.trimmingASCIIWhitespace())
         if let colon = s.firstIndex(of: ":") { s = s[..<colon] }
         if let hash = s.lastIndex(of: "#") { s = s[s.index(after: hash)...] }
         return String(s)

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 
 /// How to reach AWS over HTTP: proxies, trust roots and timeouts.
 public struct AWSHTTPSettings: Sendable, Equatable {
@@ -39,7 +40,7 @@ public struct AWSHTTPSettings: Sendable, Equatable {
                 // Never echo the value: it may carry a proxy password.
                 AWSError.invalidConfiguration("\(source) \(why)")
             }
-            var rest = Substring(raw.trimmedWhitespace)
+            var rest = Substring(raw.trimmingASCIIWhitespace())
             var kind = Kind.http
             if let sep = rest.firstRange(of: "://") {
                 let scheme = rest[..<sep.lowerBound].lowercased()
@@ -130,17 +131,17 @@ public struct AWSHTTPSettings: Sendable, Equatable {
     /// (upper case wins when both are set). Timeouts keep their defaults.
     public static func fromEnvironment(_ env: [String: String]) throws -> AWSHTTPSettings {
         func value(_ names: String...) -> (String, String)? {
-            for n in names { if let v = env[n], !v.trimmedWhitespace.isEmpty { return (n, v) } }
+            for n in names { if let v = env[n], !v.trimmingASCIIWhitespace().isEmpty { return (n, v) } }
             return nil
         }
         var s = AWSHTTPSettings()
         if let (name, v) = value("HTTPS_PROXY", "https_proxy") { s.httpsProxy = try Proxy.parse(v, source: name) }
         if let (name, v) = value("HTTP_PROXY", "http_proxy") { s.httpProxy = try Proxy.parse(v, source: name) }
         if let (_, v) = value("NO_PROXY", "no_proxy") {
-            s.noProxy = v.split(separator: ",").map { $0.trimmedWhitespace }.filter { !$0.isEmpty }
+            s.noProxy = v.split(separator: ",").map { $0.trimmingASCIIWhitespace() }.filter { !$0.isEmpty }
         }
-        if let (_, v) = value("AWS_CA_BUNDLE") { s.caBundlePath = v.trimmedWhitespace }
-        if let (_, v) = value("SSL_CERT_DIR") { s.systemCertificateFolder = v.trimmedWhitespace }
+        if let (_, v) = value("AWS_CA_BUNDLE") { s.caBundlePath = v.trimmingASCIIWhitespace() }
+        if let (_, v) = value("SSL_CERT_DIR") { s.systemCertificateFolder = v.trimmingASCIIWhitespace() }
         return s
     }
 
@@ -156,7 +157,7 @@ public struct AWSHTTPSettings: Sendable, Equatable {
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         while host.hasSuffix(".") { host.removeLast() }
         for rawEntry in noProxy {
-            var entry = rawEntry.trimmedWhitespace.lowercased()
+            var entry = rawEntry.trimmingASCIIWhitespace().lowercased()
             if entry == "*" { return true }
             var entryPort: Int?
             // host:port (not for bare IPv6 addresses)
@@ -245,15 +246,15 @@ public struct AWSRetryPolicy: Sendable, Equatable {
     /// are accepted and behave like `standard`).
     public static func fromEnvironment(_ env: [String: String]) throws -> AWSRetryPolicy {
         var policy = AWSRetryPolicy.standard
-        if let raw = env["AWS_MAX_ATTEMPTS"], !raw.trimmedWhitespace.isEmpty {
-            guard let n = Int(raw.trimmedWhitespace), (1...20).contains(n) else {
-                throw AWSError.invalidConfiguration("AWS_MAX_ATTEMPTS=\"\(AWSRegion.printable(raw))\" must be a whole number from 1 to 20")
+        if let raw = env["AWS_MAX_ATTEMPTS"], !raw.trimmingASCIIWhitespace().isEmpty {
+            guard let n = Int(raw.trimmingASCIIWhitespace()), (1...20).contains(n) else {
+                throw AWSError.invalidConfiguration("AWS_MAX_ATTEMPTS=\"\(Printable.escape(raw))\" must be a whole number from 1 to 20")
             }
             policy.maxAttempts = n
         }
-        if let raw = env["AWS_RETRY_MODE"], !raw.trimmedWhitespace.isEmpty {
-            guard ["standard", "legacy", "adaptive"].contains(raw.trimmedWhitespace.lowercased()) else {
-                throw AWSError.invalidConfiguration("AWS_RETRY_MODE=\"\(AWSRegion.printable(raw))\" must be standard, legacy or adaptive")
+        if let raw = env["AWS_RETRY_MODE"], !raw.trimmingASCIIWhitespace().isEmpty {
+            guard ["standard", "legacy", "adaptive"].contains(raw.trimmingASCIIWhitespace().lowercased()) else {
+                throw AWSError.invalidConfiguration("AWS_RETRY_MODE=\"\(Printable.escape(raw))\" must be standard, legacy or adaptive")
             }
         }
         return policy

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import NIOSSL
 import Synchronization
 
@@ -10,6 +11,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 
 /// Sends signed AWS requests: HTTP clients (direct and through proxies), retries (standard mode, one retry
 /// token bucket per transport), clock-skew correction, and error classification. Share one transport per
@@ -421,16 +423,27 @@ public final class AWSHTTPTransport: Sendable {
         return error
     }
 
-    /// The socket errors a user can act on, in plain words.
-    static func plainSocketError(_ text: String) -> String? {
-        for (needle, plain) in [
-            ("Connection refused", "connection refused: nothing accepts connections at that address and port"),
-            ("No route to host", "no route to host"),
-            ("Network is unreachable", "network is unreachable"),
-        ] where text.contains(needle) {
-            return plain
+    /// The socket errors a user can act on, in plain words, from the error's type and errno (NIO's own
+    /// text for a refusal reads "connection reset (error set): Connection refused) (errno: 111)").
+    static func plainSocketError(_ error: any Error) -> String? {
+        switch error {
+        case let error as NIOConnectionError:
+            // Happy eyeballs tried every address; the first failure speaks for them all.
+            if let first = error.connectionErrors.first { return plainSocketError(first.error) }
+            if error.dnsAError != nil || error.dnsAAAAError != nil { return "the name \(error.host) does not resolve (DNS)" }
+            return nil
+        case let error as SocketAddressError.UnknownHost:
+            return "the name \(error.host) does not resolve (DNS)"
+        case let error as IOError:
+            switch error.errnoCode {
+            case ECONNREFUSED: return "connection refused: nothing accepts connections at that address and port"
+            case EHOSTUNREACH: return "no route to host"
+            case ENETUNREACH: return "network is unreachable"
+            default: return nil
+            }
+        default:
+            return nil
         }
-        return nil
     }
 
     func transportError(_ error: any Error, request: Request, keyID: String?) -> AWSError {
@@ -455,22 +468,18 @@ public final class AWSHTTPTransport: Sendable {
             default:
                 kind = .network
             }
-        } else if let plain = Self.plainSocketError(text) {
-            // NIO's own text for these reads "connection reset (error set): Connection refused) (errno: 111)".
+        } else if let plain = Self.plainSocketError(error) {
             text = plain
         } else if let e = error as? ChannelError, case .connectTimeout = e {
             kind = .timeout
             text = "could not connect within \(seconds(settings.connectTimeout))"
-        } else {
-            let typeName = String(reflecting: type(of: error))
-            if typeName.contains("NIOSSL") || typeName.contains("BoringSSL") || text.contains("CERTIFICATE_VERIFY_FAILED") {
-                kind = .tls
-                if text.contains("CERTIFICATE_VERIFY_FAILED") {
-                    text = "the server's certificate is not trusted (CERTIFICATE_VERIFY_FAILED)"
-                } else if text.contains("unableToValidateCertificate") || text.contains("hostname") {
-                    text = "the server's certificate does not match its host name (\(text.prefix(200)))"
-                }
-            }
+        } else if let e = error as? NIOSSLExtraError, e == .failedToValidateHostname || e == .serverHostnameImpossibleToMatch {
+            kind = .tls
+            text = "the server's certificate does not match its host name (\(String(describing: e).prefix(200)))"
+        } else if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
+            // NIOSSL says which check failed (e.g. CERTIFICATE_VERIFY_FAILED) only in its text, shown as is.
+            kind = .tls
+            text = "the TLS handshake failed (\(String(describing: error).prefix(300))); the server's certificate is not trusted or does not fit"
         }
         var result = AWSError(
             kind: kind, message: AWSError.oneLine(text), operation: request.operation, region: request.endpoint.signingRegion,

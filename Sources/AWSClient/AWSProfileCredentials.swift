@@ -1,3 +1,4 @@
+import CommonBasics
 import Logging
 
 /// Credentials of a profile in the AWS shared files, resolved the way botocore's `AssumeRoleProvider`,
@@ -123,14 +124,14 @@ public enum AWSProfileCredentials {
             case "Ec2InstanceMetadata", "EcsContainer":
                 throw fail("profile \"\(profile)\" has credential_source = \(source), which exists only on AWS compute: use source_profile with keys, or Environment")
             default:
-                throw fail("the credential_source \"\(AWSRegion.printable(source))\" in profile \"\(profile)\" is not valid (Environment, Ec2InstanceMetadata or EcsContainer)")
+                throw fail("the credential_source \"\(Printable.escape(source))\" in profile \"\(profile)\" is not valid (Environment, Ec2InstanceMetadata or EcsContainer)")
             }
         }
 
         func durationSeconds(_ profile: [String: String], _ name: String) throws -> Duration? {
             guard let text = profile["duration_seconds"] else { return nil }
             guard let seconds = Int(text) else {
-                throw fail("duration_seconds \"\(AWSRegion.printable(text))\" in profile \"\(name)\" is not a whole number of seconds")
+                throw fail("duration_seconds \"\(Printable.escape(text))\" in profile \"\(name)\" is not a whole number of seconds")
             }
             return .seconds(seconds)
         }

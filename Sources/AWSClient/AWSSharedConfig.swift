@@ -1,3 +1,4 @@
+import CommonBasics
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -44,7 +45,7 @@ public struct AWSSharedConfig: Sendable, Equatable {
     /// The selected profile name (botocore: `AWS_DEFAULT_PROFILE`/`AWS_PROFILE`; aws-sdk-go-v2: `AWS_PROFILE`).
     public static func profileName(environment: [String: String]) -> String {
         for key in ["AWS_PROFILE", "AWS_DEFAULT_PROFILE"] {
-            if let value = environment[key]?.trimmedWhitespace, !value.isEmpty { return value }
+            if let value = environment[key]?.trimmingASCIIWhitespace(), !value.isEmpty { return value }
         }
         return "default"
     }
@@ -73,7 +74,7 @@ public struct AWSSharedConfig: Sendable, Equatable {
         var prefixedDefault = false
         for (name, values) in sections {
             if name.hasPrefix("profile ") {
-                let profile = name.dropFirst("profile ".count).trimmedWhitespace
+                let profile = name.dropFirst("profile ".count).trimmingASCIIWhitespace()
                 guard !profile.isEmpty else { continue }
                 if profile == "default" {
                     if !prefixedDefault { profiles["default"] = [:] }
@@ -110,14 +111,14 @@ public struct AWSSharedConfig: Sendable, Equatable {
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line = line.dropLast() }
             if lineNumber == 1, line.hasPrefix("\u{FEFF}") { line = line.dropFirst() }
-            let trimmed = line.trimmedWhitespace
+            let trimmed = line.trimmingASCIIWhitespace()
             if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
             if let first = line.first, first == " " || first == "\t" { continue }
             if trimmed.hasPrefix("[") {
                 guard let close = trimmed.lastIndex(of: "]") else {
                     throw AWSError.invalidConfiguration("\(path) line \(lineNumber): a section header lacks its closing ']'")
                 }
-                let name = trimmed[trimmed.index(after: trimmed.startIndex)..<close].trimmedWhitespace
+                let name = trimmed[trimmed.index(after: trimmed.startIndex)..<close].trimmingASCIIWhitespace()
                 sections.append((name: collapseSpaces(name), values: [:]))
                 continue
             }
@@ -127,12 +128,12 @@ public struct AWSSharedConfig: Sendable, Equatable {
             guard !sections.isEmpty else {
                 throw AWSError.invalidConfiguration("\(path) line \(lineNumber): a setting before any [section] header")
             }
-            let key = trimmed[..<equals].trimmedWhitespace.lowercased()
+            let key = trimmed[..<equals].trimmingASCIIWhitespace().lowercased()
             var value = Substring(trimmed[trimmed.index(after: equals)...])
             for marker in [" #", "\t#", " ;", "\t;"] {
                 if let range = value.firstRange(of: marker) { value = value[..<range.lowerBound] }
             }
-            sections[sections.count - 1].values[key] = value.trimmedWhitespace
+            sections[sections.count - 1].values[key] = value.trimmingASCIIWhitespace()
         }
         return sections
     }

@@ -5,6 +5,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 
 /// Docker registry credentials from ECR's GetAuthorizationToken.
 public struct ECRAuthorization: Sendable, Equatable, CustomStringConvertible {
@@ -78,7 +79,7 @@ struct FlexibleTimestamp: Decodable, Sendable {
             }
             date = Date(timeIntervalSince1970: seconds)
         } else if let text = try? c.decode(String.self) {
-            if let seconds = Double(text.trimmedWhitespace), seconds.isFinite {
+            if let seconds = Double(text.trimmingASCIIWhitespace()), seconds.isFinite {
                 guard Self.plausibleSeconds.contains(seconds) else {
                     throw DecodingError.dataCorruptedError(in: c, debugDescription: "timestamp \(seconds) is not a date between 1970 and 9999")
                 }
@@ -136,7 +137,7 @@ public final class ECRClient: Sendable {
     ) async throws -> [ECRAuthorization] {
         for id in registryIDs {
             guard id.count == 12, id.allSatisfy({ $0.isASCII && $0.isNumber }) else {
-                throw AWSError.invalidConfiguration("registry id \"\(AWSRegion.printable(id))\" is not a 12-digit AWS account id")
+                throw AWSError.invalidConfiguration("registry id \"\(Printable.escape(id))\" is not a 12-digit AWS account id")
             }
         }
         let endpoint = try endpoints.resolve(.ecr, region: region)
@@ -223,7 +224,7 @@ public final class ECRClient: Sendable {
         do {
             decoded = try JSONDecoder().decode(Response.self, from: Data(body))
         } catch {
-            throw AWSError.malformed("the response is not the expected JSON (\(describe(error)))", operation: operation)
+            throw AWSError.malformed("the response is not the expected JSON (\(DecodingProblem.describe(error)))", operation: operation)
         }
         guard let entries = decoded.authorizationData else {
             throw AWSError.malformed("the response has no authorizationData", operation: operation)
@@ -249,7 +250,7 @@ public final class ECRClient: Sendable {
         do {
             decoded = try JSONDecoder().decode(PublicResponse.self, from: Data(body))
         } catch {
-            throw AWSError.malformed("the response is not the expected JSON (\(describe(error)))", operation: operation)
+            throw AWSError.malformed("the response is not the expected JSON (\(DecodingProblem.describe(error)))", operation: operation)
         }
         guard let entry = decoded.authorizationData, let token = entry.authorizationToken else {
             throw AWSError.malformed("the response has no authorizationData.authorizationToken", operation: operation)
@@ -259,21 +260,6 @@ public final class ECRClient: Sendable {
         } catch var e as AWSError {
             e.operation = operation
             throw e
-        }
-    }
-
-    /// A decoding error without the document's values (they might hold a token).
-    static func describe(_ error: any Error) -> String {
-        guard let e = error as? DecodingError else { return "invalid JSON" }
-        func path(_ p: [any CodingKey]) -> String {
-            p.isEmpty ? "top level" : p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch e {
-        case .typeMismatch(_, let ctx): return "wrong type at \(path(ctx.codingPath))"
-        case .valueNotFound(_, let ctx): return "missing value at \(path(ctx.codingPath))"
-        case .keyNotFound(let key, let ctx): return "missing \(key.stringValue) at \(path(ctx.codingPath))"
-        case .dataCorrupted(let ctx): return ctx.codingPath.isEmpty ? "invalid JSON" : "bad value at \(path(ctx.codingPath))"
-        @unknown default: return "invalid JSON"
         }
     }
 }

@@ -5,6 +5,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 
 /// The result of an STS AssumeRole / AssumeRoleWithWebIdentity call.
 public struct STSAssumedRole: Sendable, CustomStringConvertible {
@@ -133,13 +134,13 @@ public final class STSClient: Sendable {
         guard let expirationText = inner.first("Expiration") else {
             throw AWSError.malformed("the \(action) response has no Expiration")
         }
-        guard let expiration = UTCTime.parseISO8601(expirationText.trimmedWhitespace) else {
+        guard let expiration = UTCTime.parseISO8601(expirationText.trimmingASCIIWhitespace()) else {
             throw AWSError.malformed("the \(action) response has an unreadable Expiration \"\(expirationText.prefix(40))\"")
         }
         return STSAssumedRole(
             credentials: AWSCredentials(
-                accessKeyID: keyID.trimmedWhitespace, secretAccessKey: secret.trimmedWhitespace,
-                sessionToken: token.trimmedWhitespace, expiration: expiration),
+                accessKeyID: keyID.trimmingASCIIWhitespace(), secretAccessKey: secret.trimmingASCIIWhitespace(),
+                sessionToken: token.trimmingASCIIWhitespace(), expiration: expiration),
             assumedRoleARN: xml.first("Arn", within: "AssumedRoleUser"),
             assumedRoleID: xml.first("AssumedRoleId", within: "AssumedRoleUser"))
     }
@@ -162,7 +163,7 @@ public final class STSClient: Sendable {
             && parts[5].count > 5 && !arn.contains(where: { $0 == " " || $0 == "\n" || $0 == "\t" })
         guard ok else {
             throw AWSError.invalidConfiguration(
-                "\(source) \"\(AWSRegion.printable(arn))\" is not an IAM role ARN like arn:aws:iam::123456789012:role/name")
+                "\(source) \"\(Printable.escape(arn))\" is not an IAM role ARN like arn:aws:iam::123456789012:role/name")
         }
     }
 
@@ -173,7 +174,7 @@ public final class STSClient: Sendable {
         }
         guard (2...64).contains(name.count), allowed else {
             throw AWSError.invalidConfiguration(
-                "role session name \"\(AWSRegion.printable(name))\" must be 2-64 characters of letters, digits and +=,.@_-")
+                "role session name \"\(Printable.escape(name))\" must be 2-64 characters of letters, digits and +=,.@_-")
         }
     }
 

@@ -5,6 +5,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 
 /// sts:AssumeRole on top of any base provider. Every call assumes the role again; wrap it in a
 /// `CachingCredentialProvider` (as `AWSCredentialChain` does) to reuse the temporary credentials.
@@ -97,7 +98,7 @@ public struct WebIdentityCredentialProvider: AWSCredentialProvider, CustomString
             throw AWSError.invalidConfiguration(
                 "cannot read the web identity token file AWS_WEB_IDENTITY_TOKEN_FILE=\(tokenFile) (\(Self.fileErrorText(error))); check the projected service account token volume")
         }
-        let token = String(decoding: data, as: UTF8.self).trimmedWhitespace
+        let token = String(decoding: data, as: UTF8.self).trimmingASCIIWhitespace()
         guard !token.isEmpty else {
             throw AWSError.invalidConfiguration("the web identity token file \(tokenFile) is empty")
         }

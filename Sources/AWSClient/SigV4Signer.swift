@@ -5,6 +5,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 
 /// AWS Signature Version 4 (header-based, `AWS4-HMAC-SHA256`).
 ///
@@ -88,12 +89,12 @@ public struct SigV4Signer: Sendable {
         var sent: [(name: String, value: String)] = []
         let hasToken = (credentials.sessionToken?.isEmpty == false)
         for h in headers {
-            let lower = h.name.trimmedWhitespace.lowercased()
+            let lower = h.name.trimmingASCIIWhitespace().lowercased()
             if lower == "authorization" || lower == "x-amz-date" { continue }
             if hasToken && lower == "x-amz-security-token" { continue }
             sent.append(h)
         }
-        if !sent.contains(where: { $0.name.trimmedWhitespace.lowercased() == "host" }) {
+        if !sent.contains(where: { $0.name.trimmingASCIIWhitespace().lowercased() == "host" }) {
             sent.insert((name: "Host", value: parts.hostHeader), at: 0)
         }
         sent.append((name: "X-Amz-Date", value: amzDate))
@@ -105,7 +106,7 @@ public struct SigV4Signer: Sendable {
         var grouped: [String: [String]] = [:]
         var order: [String] = []
         for h in sent {
-            let lower = h.name.trimmedWhitespace.lowercased()
+            let lower = h.name.trimmingASCIIWhitespace().lowercased()
             if Self.unsignedHeaders.contains(lower) { continue }
             if grouped[lower] == nil { order.append(lower) }
             grouped[lower, default: []].append(Self.trimAll(h.value))
@@ -115,7 +116,7 @@ public struct SigV4Signer: Sendable {
         let signedHeaders = names.joined(separator: ";")
 
         let payloadHash: String
-        if let given = headers.first(where: { $0.name.trimmedWhitespace.lowercased() == "x-amz-content-sha256" }) {
+        if let given = headers.first(where: { $0.name.trimmingASCIIWhitespace().lowercased() == "x-amz-content-sha256" }) {
             payloadHash = given.value
         } else if body.isEmpty {
             payloadHash = Self.emptyPayloadHash

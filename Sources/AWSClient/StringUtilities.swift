@@ -1,26 +1,3 @@
-extension StringProtocol {
-    /// Trims ASCII whitespace (space, tab, CR, LF, VT, FF) from both ends.
-    var trimmedWhitespace: String {
-        let scalars = Array(unicodeScalars)
-        var start = 0
-        var end = scalars.count
-        while start < end, scalars[start].isASCIIWhitespace { start += 1 }
-        while end > start, scalars[end - 1].isASCIIWhitespace { end -= 1 }
-        var out = String.UnicodeScalarView()
-        out.append(contentsOf: scalars[start..<end])
-        return String(out)
-    }
-}
-
-extension Unicode.Scalar {
-    var isASCIIWhitespace: Bool {
-        switch value {
-        case 0x20, 0x09, 0x0A, 0x0B, 0x0C, 0x0D: return true
-        default: return false
-        }
-    }
-}
-
 enum Hex {
     private static let digits = Array("0123456789abcdef".utf8)
 

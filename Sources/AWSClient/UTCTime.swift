@@ -3,69 +3,28 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 
-/// Small, locale-free UTC date helpers (no Calendar/DateFormatter: the product links FoundationEssentials only).
+/// The date formats AWS uses, on the shared civil-date arithmetic (`CommonBasics.CivilDate`).
 enum UTCTime {
     struct Components: Equatable {
         var year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int
     }
 
-    /// Days since 1970-01-01 for a proleptic Gregorian civil date (Howard Hinnant's algorithm).
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        return era * 146097 + doe - 719468
-    }
-
-    static func civilFromDays(_ z0: Int) -> (year: Int, month: Int, day: Int) {
-        let z = z0 + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (m <= 2 ? y + 1 : y, m, d)
-    }
-
     static func components(_ date: Date) -> Components {
-        // Clamped to years 1...9999 so that no Date, however absurd, can trap the conversion.
-        let seconds = Int(min(max(date.timeIntervalSince1970, -62_135_596_800), 253_402_300_799).rounded(.down))
-        var days = seconds / 86400
-        var rem = seconds % 86400
-        if rem < 0 { rem += 86400; days -= 1 }
-        let (y, m, d) = civilFromDays(days)
-        return Components(year: y, month: m, day: d, hour: rem / 3600, minute: (rem % 3600) / 60, second: rem % 60)
+        let c = CivilDate.components(date)
+        return Components(year: c.year, month: c.month, day: c.day, hour: c.hour, minute: c.minute, second: c.second)
     }
 
     static func date(_ c: Components, fraction: Double = 0) -> Date {
-        let days = daysFromCivil(year: c.year, month: c.month, day: c.day)
-        let secs = days * 86400 + c.hour * 3600 + c.minute * 60 + c.second
-        return Date(timeIntervalSince1970: Double(secs) + fraction)
-    }
-
-    private static func pad(_ v: Int, _ width: Int) -> String {
-        let s = String(v)
-        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+        CivilDate.date(CivilDate.Components(year: c.year, month: c.month, day: c.day, hour: c.hour, minute: c.minute, second: c.second), fraction: fraction)
     }
 
     /// `20150830T123600Z`
-    static func amzDate(_ date: Date) -> String {
-        let c = components(date)
-        return pad(c.year, 4) + pad(c.month, 2) + pad(c.day, 2) + "T" + pad(c.hour, 2) + pad(c.minute, 2) + pad(c.second, 2) + "Z"
-    }
+    static func amzDate(_ date: Date) -> String { CivilDate.compact(date) }
 
     /// `2015-08-30T12:36:00Z`
-    static func iso8601(_ date: Date) -> String {
-        let c = components(date)
-        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2))Z"
-    }
+    static func iso8601(_ date: Date) -> String { CivilDate.rfc3339(date) }
 
     /// Parses `20150830T123600Z`.
     static func parseAmzDate(_ s: String) -> Date? {
@@ -88,14 +47,13 @@ enum UTCTime {
     }
 
     static func valid(_ c: Components) -> Bool {
-        (1...12).contains(c.month) && (1...31).contains(c.day) && (0...23).contains(c.hour) && (0...59).contains(c.minute)
-            && (0...60).contains(c.second)
+        CivilDate.Components(year: c.year, month: c.month, day: c.day, hour: c.hour, minute: c.minute, second: c.second).isValid
     }
 
     /// Parses ISO-8601 / RFC 3339 timestamps as AWS sends them: `2015-08-30T12:36:00Z`,
     /// `2015-08-30T12:36:00.123456Z`, `2015-08-30T12:36:00+02:00`, also a space instead of `T`.
     static func parseISO8601(_ text: String) -> Date? {
-        let u = Array(text.trimmedWhitespace.utf8)
+        let u = Array(text.trimmingASCIIWhitespace().utf8)
         guard u.count >= 19 else { return nil }
         func num(_ r: Range<Int>) -> Int? {
             guard r.upperBound <= u.count else { return nil }

@@ -3,21 +3,31 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import ArgumentParser
 import KubeClient
 import SyncEngine
 
 /// `check`: validates the configuration, makes one AWS call, and asks the API server
 /// (SelfSubjectAccessReview) whether every verb the helper needs is allowed; prints the rule to add for
 /// anything missing. Exit code 0 only when everything passes.
-struct CheckCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "check",
-        abstract: "Validate the configuration, make one AWS call, and check RBAC for every verb the helper needs; print the rule to add for anything missing."
-    )
+struct CheckCommand: Subcommand {
+    static let name = "check"
+    static let abstract = "Validate the configuration, make one AWS call, and check RBAC for every verb the helper needs; print the rule to add for anything missing."
+    static let discussion = """
+        Run it with the helper's own identity (its kubeconfig or ServiceAccount) before a rollout. It writes \
+        nothing. When the configuration is invalid nothing is contacted; when the API server cannot be \
+        reached the RBAC rows are skipped.
+        """
+    static let concerns: [Setting.Concern] = [.locations, .awsLocation, .kubernetes, .namespaces, .secret, .aws, .serviceAccounts, .leaderElection, .pod, .logging]
+    static var exitCodes: [(code: Int32, meaning: String)] {
+        [
+            (0, "every check passed"),
+            (1, "something failed: the table's FAIL rows say what, and the rules to add follow it"),
+            (64, "the command line could not be parsed"),
+        ]
+    }
 
-    @OptionGroup var settings: SettingsOptions
-    @OptionGroup var logging: LoggingOptions
+    let invocation: Invocation
+    init(_ invocation: Invocation) { self.invocation = invocation }
 
     struct Requirement {
         var what: String
@@ -30,37 +40,65 @@ struct CheckCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let runtime = try Runtime.make(settings, logging)
         var table = TextTable(header: ["CHECK", "RESULT", "DETAIL"])
-        var fixes: [String] = []
-        var failed = false
         defer { print(table.render()) }
 
-        let helperSettings: HelperSettings
-        do {
-            helperSettings = try runtime.settings.load()
-            table.rows.append(["configuration", "ok", "\(helperSettings.namespaces.include.count) namespace entries, secret \(helperSettings.secretName)"])
-        } catch {
-            for problem in error.problems { table.rows.append(["configuration", "FAIL", problem]) }
-            await runtime.shutdown()
-            throw ExitCode(1)
+        // The configuration, every problem at once; nothing is contacted while it is invalid.
+        let source = invocation.settings
+        let (values, readProblems) = source.read()
+        var reader = SettingsReader(values)
+        let helperSettings = HelperSettings.read(&reader, concerns: Set(Self.concerns).intersection(HelperSettings.concerns))
+        let kubeConfiguration: KubeConfiguration?
+        var kubeProblem: String?
+        do { kubeConfiguration = try invocation.kubeConfiguration() } catch {
+            kubeConfiguration = nil
+            kubeProblem = "\(error)"
         }
+        let process = ProcessSettings.read(
+            &reader, concerns: [.leaderElection, .pod], kubeNamespace: kubeConfiguration?.namespace, hostname: nil
+        )
+        let problems = readProblems.map(\.line) + reader.problems.map(\.line)
+        guard problems.isEmpty else {
+            for problem in problems { table.rows.append(["configuration", "FAIL", problem]) }
+            throw ExitStatus(code: 1)
+        }
+        table.rows.append(["configuration", "ok", "\(helperSettings.namespaces.include.count) namespace entries, secret \(helperSettings.secretName)"])
 
+        var failed = false
+        let tokens = try invocation.tokenSource()
         do {
-            let login = try await runtime.tokens.fetchLogin(for: helperSettings.aws)
-            let hosts = login.credentials.map(\.host).joined(separator: ",")
-            table.rows.append(["aws GetAuthorizationToken", "ok", hosts])
+            let login = try await tokens.fetchLogin(for: helperSettings.aws)
+            table.rows.append(["aws GetAuthorizationToken", "ok", login.credentials.map(\.host).joined(separator: ",")])
         } catch {
             failed = true
             table.rows.append(["aws GetAuthorizationToken", "FAIL", "\(error)"])
         }
+        try? await tokens.shutdown()
 
-        let environment = runtime.environment
-        for requirement in requirements(helperSettings, environment: environment) {
+        // The API server once; when it cannot be reached, every rule would say the same.
+        guard var configuration = kubeConfiguration else {
+            table.rows.append(["kubernetes API server", "FAIL", kubeProblem ?? ""])
+            table.rows.append(["RBAC", "skipped", "no Kubernetes configuration"])
+            throw ExitStatus(code: 1)
+        }
+        configuration.retriesFailedConnections = false
+        let kube = try KubernetesClient(configuration: configuration, logger: invocation.logger)
+        do {
+            try await KubeReachability.check(kube)
+            table.rows.append(["kubernetes API server", "ok", configuration.server])
+        } catch {
+            try? await kube.shutdown()
+            table.rows.append(["kubernetes API server", "FAIL", "\(error)"])
+            table.rows.append(["RBAC", "skipped", "the API server could not be reached"])
+            throw ExitStatus(code: 1)
+        }
+
+        var fixes: [String] = []
+        for requirement in requirements(helperSettings, process: process) {
             let scope = requirement.namespace.map { "in \($0)" } ?? "cluster-wide"
             let label = "\(requirement.what) (\(requirement.verb) \(requirement.resource)\(requirement.name.map { "/\($0)" } ?? "") \(scope))"
             do {
-                let allowed = try await runtime.kube.canI(
+                let allowed = try await kube.canI(
                     verb: requirement.verb, resource: requirement.resource, group: requirement.group,
                     namespace: requirement.namespace, name: requirement.name
                 )
@@ -74,16 +112,16 @@ struct CheckCommand: AsyncParsableCommand {
                 table.rows.append([label, "FAIL", "\(error)"])
             }
         }
-        await runtime.shutdown()
+        try? await kube.shutdown()
         if !fixes.isEmpty {
             table.rows.append(["", "", ""])
             table.rows.append(["add to the ClusterRole", "", ""])
             for fix in fixes { table.rows.append(["  " + fix, "", ""]) }
         }
-        if failed { throw ExitCode(1) }
+        if failed { throw ExitStatus(code: 1) }
     }
 
-    func requirements(_ settings: HelperSettings, environment: [String: String]) -> [Requirement] {
+    func requirements(_ settings: HelperSettings, process: ProcessSettings) -> [Requirement] {
         let name = settings.secretName
         let secretRule = "- {apiGroups: [\"\"], resources: [\"secrets\"], verbs: [\"get\", \"list\", \"watch\", \"patch\", \"create\"], resourceNames: [\"\(name)\"]}"
         var list: [Requirement] = [
@@ -105,17 +143,17 @@ struct CheckCommand: AsyncParsableCommand {
                 list.append(Requirement(what: "patch ServiceAccount", verb: "patch", resource: "serviceaccounts", namespace: namespace, name: account, rule: rule))
             }
         }
-        if let podNamespace = environment["POD_NAMESPACE"] {
+        if let podNamespace = process.podNamespace {
             list.append(Requirement(
                 what: "record events", verb: "create", resource: "events", namespace: podNamespace,
                 rule: "- {apiGroups: [\"\"], resources: [\"events\"], verbs: [\"create\", \"patch\"]}  # in a Role in \(podNamespace)"
             ))
-            if ["true", "1", "yes", "on"].contains(environment["LEADER_ELECTION"]?.lowercased() ?? "") {
-                let leaseNamespace = environment["LEADER_ELECTION_NAMESPACE"] ?? podNamespace
-                let rule = "- {apiGroups: [\"coordination.k8s.io\"], resources: [\"leases\"], verbs: [\"get\", \"create\", \"update\"]}  # in a Role in \(leaseNamespace)"
-                for verb in ["get", "create", "update"] {
-                    list.append(Requirement(what: "leader election", verb: verb, resource: "leases", group: "coordination.k8s.io", namespace: leaseNamespace, rule: rule))
-                }
+        }
+        if let election = process.leaderElection {
+            let leaseNamespace = election.namespace
+            let rule = "- {apiGroups: [\"coordination.k8s.io\"], resources: [\"leases\"], verbs: [\"get\", \"create\", \"update\"]}  # in a Role in \(leaseNamespace)"
+            for verb in ["get", "create", "update"] {
+                list.append(Requirement(what: "leader election", verb: verb, resource: "leases", group: "coordination.k8s.io", namespace: leaseNamespace, rule: rule))
             }
         }
         return list

@@ -1,30 +1,37 @@
-import ArgumentParser
 import KubeClient
+import Logging
 import SyncEngine
 
 /// `cleanup`: for uninstall. Deletes the secrets this helper manages (found by name across all namespaces,
 /// deleted only when labelled as ours) and removes its ServiceAccount references. Nothing else is touched.
-struct CleanupCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "cleanup",
-        abstract: "Remove the secrets this helper manages (and its imagePullSecrets entries) from every namespace; nothing it does not own is touched."
-    )
+struct CleanupCommand: Subcommand {
+    static let name = "cleanup"
+    static let abstract = "Remove the secrets this helper manages (and its imagePullSecrets entries) from every namespace; nothing it does not own is touched."
+    static let discussion = "For uninstalling. Needs no AWS credentials. A secret of that name without the helper's managed-by label is kept and listed."
+    static let concerns: [Setting.Concern] = [.locations, .kubernetes, .secret, .serviceAccounts, .logging]
+    static let switches = [Switch(name: "dry-run", help: "Only print what would be removed.")]
+    static var exitCodes: [(code: Int32, meaning: String)] {
+        [
+            (0, "every managed secret is gone (or, with --dry-run, was listed)"),
+            (1, "something could not be removed or listed (one line each)"),
+            (64, "the command line could not be parsed"),
+        ]
+    }
 
-    @OptionGroup var settings: SettingsOptions
-    @OptionGroup var logging: LoggingOptions
-
-    @Flag(help: "Only print what would be removed.")
-    var dryRun = false
+    let invocation: Invocation
+    var dryRun: Bool { invocation.switches.contains("dry-run") }
+    init(_ invocation: Invocation) { self.invocation = invocation }
 
     func run() async throws {
-        let runtime = try Runtime.make(settings, logging)
-        let values = runtime.settings.rawValues().0
-        let secretName = values[HelperSettings.Key.secretName]?.trimmed ?? HelperSettings.defaultSecretName
-        let accounts = Self.serviceAccounts(values)
+        let settings = try invocation.settings.load()
+        let secretName = settings.secretName
+        let accounts = settings.serviceAccounts
+        let kube = try invocation.oneShotKubeClient()
         var failures = 0
         do {
-            let list = try await runtime.kube.list(Secret.self, namespace: nil, fieldSelector: "metadata.name=\(secretName)")
-            let patcher = ServiceAccountPatcher(client: runtime.kube, logger: runtime.logger)
+            try await KubeReachability.check(kube)
+            let list = try await kube.list(Secret.self, namespace: nil, fieldSelector: "metadata.name=\(secretName)")
+            let patcher = ServiceAccountPatcher(client: kube, logger: invocation.logger)
             for secret in list.items.sorted(by: { ($0.metadata.namespace ?? "") < ($1.metadata.namespace ?? "") }) {
                 guard let namespace = secret.metadata.namespace else { continue }
                 guard secret.metadata.labels?[DesiredSecret.managedByLabel] == "aws-ecr-cred-helper" else {
@@ -37,28 +44,21 @@ struct CleanupCommand: AsyncParsableCommand {
                 }
                 do {
                     try await patcher.remove(secretName: secretName, serviceAccounts: accounts, namespace: namespace)
-                    try await runtime.kube.delete(Secret.self, namespace: namespace, name: secretName)
+                    try await kube.delete(Secret.self, namespace: namespace, name: secretName)
                     print("\(namespace)\tremoved")
                 } catch {
                     failures += 1
-                    printError("\(namespace): \(error)")
+                    Console.line("\(namespace): \(error)", metadata: ["namespace": "\(namespace)"])
                 }
             }
+        } catch let failure as HelperFailure {
+            try? await kube.shutdown()
+            throw failure
         } catch {
-            await runtime.shutdown()
+            try? await kube.shutdown()
             throw HelperFailure("\(error) (cleanup needs list and delete on secrets named \(secretName))")
         }
-        await runtime.shutdown()
-        if failures > 0 { throw ExitCode(1) }
-    }
-
-    /// The ServiceAccounts whose entry to remove, from the raw settings rather than the validated ones:
-    /// uninstall often happens after the AWS credentials are gone, and cleanup needs none of them.
-    static func serviceAccounts(_ values: SettingValues) -> [String] {
-        typealias K = HelperSettings.Key
-        let enabled = values[K.patchServiceAccounts]?.trimmed.lowercased() ?? ""
-        guard ["true", "1", "yes", "on"].contains(enabled) else { return [] }
-        let names = (values[K.serviceAccounts]?.raw ?? "").split { $0 == "," || $0.isWhitespace }.map(String.init)
-        return names.isEmpty ? ["default"] : names
+        try? await kube.shutdown()
+        if failures > 0 { throw ExitStatus(code: 1) }
     }
 }

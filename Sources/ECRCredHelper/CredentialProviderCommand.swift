@@ -6,79 +6,55 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import Logging
 import SyncEngine
 
-/// `credential-provider`: node mode. Without a subcommand it is the kubelet's image credential provider exec
-/// plugin (`get`); `install` puts it on a node.
-struct CredentialProviderCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "credential-provider",
-        abstract: "Node mode: the kubelet's image credential provider for Amazon ECR, and its installer.",
-        subcommands: [CredentialProviderGetCommand.self, CredentialProviderInstallCommand.self],
-        defaultSubcommand: CredentialProviderGetCommand.self
-    )
-}
+/// `credential-provider` (also `credential-provider get`): node mode, the kubelet's image credential provider
+/// exec plugin. Reads one CredentialProviderRequest on standard input, writes one CredentialProviderResponse on
+/// standard output. Any failure: exit 1, one line on standard error, nothing on standard output.
+/// `credential-provider install` (CredentialProviderInstallCommand) puts it on a node.
+struct CredentialProviderGetCommand: Subcommand {
+    static let name = "credential-provider"
+    static let aliases = ["credential-provider get"]
+    static let abstract = "Node mode: answer one kubelet CredentialProviderRequest (stdin) with a CredentialProviderResponse (stdout)."
+    static let discussion = """
+        AWS credentials come from the same settings as the controller (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, \
+        AWS_SESSION_TOKEN, AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE, ... as environment variables, set with env \
+        in the kubelet's CredentialProviderConfig, or files in --aws-config-dir, which node mode reads only when \
+        given), else from the AWS shared files (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, AWS_PROFILE). A \
+        request with a serviceAccountToken is exchanged for the role in the ServiceAccount's \
+        aws-ecr-cred-helper/role-arn or eks.amazonaws.com/role-arn annotation. The region comes from the image's \
+        registry host. The log level is --log-level only (default critical: just the one failure line). \
+        'aws-ecr-cred-helper credential-provider install --help' shows how to put it on a node.
+        """
+    static let concerns: [Setting.Concern] = []
+    static var settings: [Setting] { NodeSettings.settings }
+    static let readsLoggingSettings = false
 
-/// Reads one CredentialProviderRequest on standard input, writes one CredentialProviderResponse on standard
-/// output. Any failure: exit 1, one line on standard error, nothing on standard output.
-struct CredentialProviderGetCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "get",
-        abstract: "Answer one kubelet CredentialProviderRequest (stdin) with a CredentialProviderResponse (stdout).",
-        discussion: """
-            AWS credentials come from the same settings as the controller (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, \
-            AWS_SESSION_TOKEN, AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE, ... as environment variables, set with env \
-            in the kubelet's CredentialProviderConfig, or files in --aws-config-dir), else from the AWS shared files \
-            (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, AWS_PROFILE). A request with a serviceAccountToken is \
-            exchanged for the role in the ServiceAccount's aws-ecr-cred-helper/role-arn or eks.amazonaws.com/role-arn \
-            annotation. The region comes from the image's registry host.
-            """
-    )
-
-    @Option(help: ArgumentHelp("Folder with one file per AWS setting (AWS_ACCESS_KEY_ID, ...), as the controller's /config-aws. Default: none. (AWS_CONFIG_DIR)", valueName: "dir"))
-    var awsConfigDir: String?
-
-    @Option(help: "Role to assume with the node's credentials, or with a web identity token file. (AWS_ROLE_ARN)")
-    var awsRoleArn: String?
-
-    @Option(help: "The kubelet's cache ends at least this long before a token expires. Default 1h. (REFRESH_MARGIN)")
-    var refreshMargin: String?
-
-    @Option(help: "Log level on standard error: trace ... critical. Default critical: only the one failure line. (LOG_LEVEL is not read: the kubelet's own environment is inherited)")
-    var logLevel: String?
+    let invocation: Invocation
+    init(_ invocation: Invocation) { self.invocation = invocation }
 
     func run() async throws {
-        try await Self.answer(awsConfigDir: awsConfigDir, awsRoleArn: awsRoleArn, refreshMargin: refreshMargin, logLevel: logLevel)
+        try await Self.answer(invocation)
     }
 
     /// One request in, one response out; throws one line for anything that goes wrong.
-    static func answer(awsConfigDir: String?, awsRoleArn: String?, refreshMargin: String?, logLevel: String?) async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let logger: Logger
-        do {
-            let level = try LogSetup.bootstrap(level: logLevel ?? "critical", format: "text")
-            var named = Logger(label: "aws-ecr-cred-helper")
-            named.logLevel = level
-            logger = named
-        } catch {
-            throw HelperFailure(error.description)
-        }
+    static func answer(_ invocation: Invocation) async throws {
+        let environment = invocation.environment
+        let logger = invocation.logger
         let request: CredentialProviderAPI.Request
         do {
             request = try CredentialProviderAPI.decodeRequest(readStandardInput(limit: CredentialProviderAPI.maximumRequestSize + 1))
         } catch {
             throw HelperFailure(error.description)
         }
-        var flags: [String: String] = [:]
-        flags[HelperSettings.Key.roleARN] = awsRoleArn
-        flags[HelperSettings.Key.refreshMargin] = refreshMargin
-        let source = FileSettingsSource(
-            configDirectory: "", awsConfigDirectory: awsConfigDir ?? environment["AWS_CONFIG_DIR"] ?? "",
-            environment: environment, flags: flags)
-        let (values, problems) = source.rawValues()
-        if !problems.isEmpty { throw HelperFailure(problems.joined(separator: "; ")) }
+        // The AWS folder only when given: a node has no /config-aws.
+        var source = invocation.source(concerns: [])
+        source.only = NodeSettings.settings
+        source.configDirectory = ""
+        source.awsConfigDirectory = (invocation.flags[.awsConfigDirectory] ?? environment[Setting.awsConfigDirectory.key] ?? "").trimmingASCIIWhitespace()
+        let (values, problems) = source.read()
+        if !problems.isEmpty { throw HelperFailure(problems.map(\.line).joined(separator: "; ")) }
         let settings: NodeSettings
         do {
             settings = try NodeSettings.parse(values)
@@ -103,42 +79,6 @@ struct CredentialProviderGetCommand: AsyncParsableCommand {
         // politely (TLS close_notify, then waiting for the peer's) only delays that, so the process ends here
         // and the kernel closes the sockets. (Returning instead would also release the HTTP client unshut.)
         Glibc.exit(0)
-    }
-}
-
-/// The kubelet runs `credential-provider` for every cache miss, so its usual command lines skip ArgumentParser,
-/// whose reflection over every command is most of the process's start-up CPU time (see docs/benchmarks.md).
-/// Anything else (help, unknown options, `install`) goes through ArgumentParser as usual.
-enum CredentialProviderFastPath {
-    static let options = ["--aws-config-dir", "--aws-role-arn", "--refresh-margin", "--log-level"]
-
-    /// The exit code when `arguments` (without the program name) is a plain provider call; nil otherwise.
-    static func run(arguments: [String]) async -> Int32? {
-        guard arguments.first == "credential-provider" else { return nil }
-        var rest = arguments.dropFirst()
-        if rest.first == "get" { rest = rest.dropFirst() }
-        var values: [String: String] = [:]
-        while let argument = rest.first {
-            rest = rest.dropFirst()
-            if let equals = argument.firstIndex(of: "="), options.contains(String(argument[..<equals])) {
-                values[String(argument[..<equals])] = String(argument[argument.index(after: equals)...])
-            } else if options.contains(argument), let value = rest.first, !value.hasPrefix("-") {
-                values[argument] = value
-                rest = rest.dropFirst()
-            } else {
-                return nil
-            }
-        }
-        do {
-            try await CredentialProviderGetCommand.answer(
-                awsConfigDir: values["--aws-config-dir"], awsRoleArn: values["--aws-role-arn"],
-                refreshMargin: values["--refresh-margin"], logLevel: values["--log-level"])
-            return 0
-        } catch {
-            // The line ArgumentParser would print.
-            writeStandardError("Error: \(error)\n")
-            return 1
-        }
     }
 }
 

@@ -6,66 +6,74 @@ import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import ArgumentParser
 import KubeClient
+import Logging
 import SyncEngine
 
 /// `credential-provider install`: copies this binary into the kubelet's credential provider bin dir and writes
 /// or merges the kubelet's CredentialProviderConfig, both atomically (write a temporary file beside the target,
 /// then rename). With `--credentials-from`, also writes the node's AWS shared credentials file from a folder of
 /// setting files (the mounted cluster Secret), and with `--watch` keeps it current.
-struct CredentialProviderInstallCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "install",
-        abstract: "Install node mode on this node: the binary in --bin-dir, our provider in the kubelet's --config.",
-        discussion: """
-            The kubelet needs --image-credential-provider-bin-dir=DIR and --image-credential-provider-config=FILE. \
-            Other providers in FILE are kept as they are; a provider of the same --name is replaced. If FILE is a \
-            folder (kubelets that read a folder of configs), NAME.yaml is written inside it.
-            """
-    )
+struct CredentialProviderInstallCommand: Subcommand {
+    static let name = "credential-provider install"
+    static let abstract = "Install node mode on this node: the binary in --bin-dir, our provider in the kubelet's --config."
+    static let discussion = """
+        The kubelet needs --image-credential-provider-bin-dir=DIR and --image-credential-provider-config=FILE. \
+        Other providers in FILE are kept as they are; a provider of the same --name is replaced. If FILE is a \
+        folder (kubelets that read a folder of configs), NAME.yaml is written inside it.
+        """
+    static let concerns: [Setting.Concern] = []
+    static let requiredOptions = ["bin-dir", "config"]
+    static let options: [CommandOption] = [
+        CommandOption(name: "bin-dir", valueName: "dir", help: "The kubelet's --image-credential-provider-bin-dir."),
+        CommandOption(name: "config", valueName: "file", help: "The kubelet's --image-credential-provider-config file (or folder)."),
+        CommandOption(name: "name", valueName: "name", help: "Provider name = the binary's file name in --bin-dir.", defaultValue: "aws-ecr-cred-helper"),
+        CommandOption(name: "source", valueName: "path", help: "The binary to copy.", defaultValue: "this one"),
+        CommandOption(name: "match-image", valueName: "pattern", help: "An image pattern the kubelet sends to us. Default: every ECR registry form and public.ecr.aws.", repeatable: true),
+        CommandOption(name: "default-cache-duration", valueName: "duration", help: "How long the kubelet caches an answer that names no duration (ours always do).", defaultValue: "1h"),
+        CommandOption(name: "env", valueName: "name=value", help: "An environment variable for the provider.", repeatable: true),
+        CommandOption(name: "arg", valueName: "arg", help: "An extra argument after 'credential-provider'.", repeatable: true),
+        CommandOption(name: "service-account-token-audience", valueName: "audience", help: "ServiceAccount-token mode: the token audience (e.g. sts.amazonaws.com); writes tokenAttributes."),
+        CommandOption(name: "host-root", valueName: "dir", help: "Where the node's root filesystem is mounted (in a DaemonSet, e.g. /host); the other paths are the node's."),
+        CommandOption(name: "credentials-from", valueName: "dir", help: "A folder of AWS setting files (the mounted Secret: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ROLE_ARN, ...) to write the node's credentials file from."),
+        CommandOption(name: "credentials-file", valueName: "file", help: "The node's AWS shared credentials file to write (passed to the provider as AWS_SHARED_CREDENTIALS_FILE).", defaultValue: "/etc/aws-ecr-cred-helper/credentials"),
+    ]
+    static let switches = [
+        Switch(name: "require-service-account", help: "With ServiceAccount-token mode: call the plugin only for pods with a ServiceAccount."),
+        Switch(name: "watch", help: "After installing, keep the credentials file current from --credentials-from until stopped."),
+    ]
 
-    @Option(help: ArgumentHelp("The kubelet's --image-credential-provider-bin-dir.", valueName: "dir"))
     var binDir: String
-
-    @Option(help: ArgumentHelp("The kubelet's --image-credential-provider-config file (or folder).", valueName: "file"))
     var config: String
-
-    @Option(help: "Provider name = the binary's file name in --bin-dir.")
-    var name = "aws-ecr-cred-helper"
-
-    @Option(help: ArgumentHelp("The binary to copy. Default: this one.", valueName: "path"))
+    var name: String
     var source: String?
-
-    @Option(help: ArgumentHelp("An image pattern the kubelet sends to us (repeat it). Default: every ECR registry form and public.ecr.aws.", valueName: "pattern"))
-    var matchImage: [String] = []
-
-    @Option(help: "How long the kubelet caches an answer that names no duration (ours always do).")
-    var defaultCacheDuration = "1h"
-
-    @Option(help: ArgumentHelp("An environment variable for the provider, NAME=VALUE (repeat it).", valueName: "name=value"))
-    var env: [String] = []
-
-    @Option(help: ArgumentHelp("An extra argument after 'credential-provider' (repeat it).", valueName: "arg"))
-    var arg: [String] = []
-
-    @Option(help: ArgumentHelp("ServiceAccount-token mode: the token audience (e.g. sts.amazonaws.com); writes tokenAttributes.", valueName: "audience"))
+    var matchImage: [String]
+    var defaultCacheDuration: String
+    var env: [String]
+    var arg: [String]
     var serviceAccountTokenAudience: String?
-
-    @Flag(help: "With ServiceAccount-token mode: call the plugin only for pods with a ServiceAccount.")
-    var requireServiceAccount = false
-
-    @Option(help: ArgumentHelp("Where the node's root filesystem is mounted (in a DaemonSet, e.g. /host); the other paths are the node's.", valueName: "dir"))
-    var hostRoot = ""
-
-    @Option(help: ArgumentHelp("A folder of AWS setting files (the mounted Secret: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ROLE_ARN, ...) to write the node's credentials file from.", valueName: "dir"))
+    var requireServiceAccount: Bool
+    var hostRoot: String
     var credentialsFrom: String?
+    var credentialsFile: String
+    var watch: Bool
 
-    @Option(help: ArgumentHelp("The node's AWS shared credentials file to write (passed to the provider as AWS_SHARED_CREDENTIALS_FILE).", valueName: "file"))
-    var credentialsFile = "/etc/aws-ecr-cred-helper/credentials"
-
-    @Flag(help: "After installing, keep the credentials file current from --credentials-from until stopped.")
-    var watch = false
+    init(_ invocation: Invocation) {
+        binDir = invocation.option("bin-dir") ?? ""
+        config = invocation.option("config") ?? ""
+        name = invocation.option("name") ?? "aws-ecr-cred-helper"
+        source = invocation.options["source"]?.last
+        matchImage = invocation.values("match-image")
+        defaultCacheDuration = invocation.option("default-cache-duration") ?? "1h"
+        env = invocation.values("env")
+        arg = invocation.values("arg")
+        serviceAccountTokenAudience = invocation.option("service-account-token-audience")
+        requireServiceAccount = invocation.switches.contains("require-service-account")
+        hostRoot = invocation.option("host-root") ?? ""
+        credentialsFrom = invocation.option("credentials-from")
+        credentialsFile = invocation.option("credentials-file") ?? "/etc/aws-ecr-cred-helper/credentials"
+        watch = invocation.switches.contains("watch")
+    }
 
     /// The kubelet's glob rules (kubelet config v1 `matchImages`): each `*` matches one DNS label.
     static let defaultMatchImages = [
@@ -75,23 +83,25 @@ struct CredentialProviderInstallCommand: AsyncParsableCommand {
         "public.ecr.aws",
     ]
 
+    /// The command line's own rules, before anything is touched (exit 64).
     func validate() throws {
         // The kubelet's validation (validateCredentialProviderConfig): no '/', no spaces, not '.' or '..'.
         if name.isEmpty || name.contains("/") || name.contains(" ") || name == "." || name == ".." {
-            throw ValidationError("--name \"\(name)\" cannot be a file name in the bin dir: no '/', no spaces, not . or ..")
+            throw HelperFailure.usage("--name \"\(name)\" cannot be a file name in the bin dir: no '/', no spaces, not . or ..")
         }
         for item in env where !item.contains("=") || item.hasPrefix("=") {
-            throw ValidationError("--env \"\(item.split(separator: "=").first ?? "")\" must be NAME=VALUE")
+            throw HelperFailure.usage("--env \"\(item.split(separator: "=").first ?? "")\" must be NAME=VALUE")
         }
         if watch && credentialsFrom == nil {
-            throw ValidationError("--watch keeps the credentials file current from --credentials-from: give that folder")
+            throw HelperFailure.usage("--watch keeps the credentials file current from --credentials-from: give that folder")
         }
         if requireServiceAccount && serviceAccountTokenAudience == nil {
-            throw ValidationError("--require-service-account needs --service-account-token-audience")
+            throw HelperFailure.usage("--require-service-account needs --service-account-token-audience")
         }
     }
 
     func run() async throws {
+        try validate()
         let installer = NodeInstaller(hostRoot: hostRoot)
         var written = ""
         do {
@@ -131,10 +141,10 @@ struct CredentialProviderInstallCommand: AsyncParsableCommand {
             do {
                 try installer.writeCredentials(from: credentialsFrom, to: credentialsFile)
                 last = current
-                printError("credentials file \(credentialsFile) rewritten from \(credentialsFrom)")
+                Console.line("credentials file \(credentialsFile) rewritten from \(credentialsFrom)", level: .notice)
             } catch {
                 // A half-updated Secret mount: keep the file as it was, try again at the next change.
-                printError("\(error)")
+                Console.line("\(error)", level: .warning)
             }
         }
     }
@@ -189,10 +199,14 @@ struct NodeInstaller {
 
     /// The AWS shared credentials file from the setting files in `folder`, checked with the same rules as every
     /// other setting. Static keys only (with an optional role to assume with them): the node has no token file.
+    /// Node mode's settings, from files in `folder` only (the mounted Secret), not from this process's environment.
+    static func folderSource(_ folder: String) -> FileSettingsSource {
+        FileSettingsSource(configDirectory: "", awsConfigDirectory: folder, environment: [:], flags: [:], concerns: [], only: NodeSettings.settings)
+    }
+
     func writeCredentials(from folder: String, to file: String) throws {
-        let source = FileSettingsSource(configDirectory: "", awsConfigDirectory: folder, environment: [:], flags: [:])
-        let (values, problems) = source.rawValues()
-        if !problems.isEmpty { throw Problem(description: problems.joined(separator: "; ")) }
+        let (values, problems) = Self.folderSource(folder).read()
+        if !problems.isEmpty { throw Problem(description: problems.map(\.line).joined(separator: "; ")) }
         let settings: NodeSettings
         do { settings = try NodeSettings.parse(values) } catch { throw Problem(description: error.problems.joined(separator: "; ")) }
         guard let keyID = settings.aws.accessKeyID, let secret = settings.aws.secretAccessKey else {
@@ -214,7 +228,7 @@ struct NodeInstaller {
 
     func fingerprint(_ folder: String) -> String {
         var parts = [FileReading.linkTarget(folder + "/..data") ?? "-"]
-        for key in HelperSettings.Key.awsFolder { parts.append(FileReading.statSignature(folder + "/" + key)) }
+        parts.append(Self.folderSource(folder).fingerprint())
         return parts.joined(separator: "|")
     }
 

@@ -8,53 +8,72 @@ import SyncEngine
 /// Reads each cycle's settings the way the original helper's users mount them: one file per setting in
 /// the config folder (`/config`) and the AWS config folder (`/config-aws`), overridden by environment
 /// variables of the same name, overridden by flags. Re-read on every cycle so a rotated key or an edited
-/// namespace list takes effect without a restart.
+/// namespace list takes effect without a restart. Only the settings of `concerns` (those the command uses)
+/// are read and validated; which file, variable and flag each has comes from its `Setting` declaration.
 struct FileSettingsSource: SettingsSource {
     var configDirectory: String
     var awsConfigDirectory: String
     var environment: [String: String]
-    /// Values given as flags, by setting key.
-    var flags: [String: String]
+    /// Values given as flags.
+    var flags: [Setting: String]
+    var concerns: Set<Setting.Concern>
+    /// The settings to read when not all of `concerns` (node mode reads a few settings of several concerns).
+    var only: [Setting]? = nil
+
+    /// The settings this source reads.
+    var selected: [Setting] { only ?? Setting.of(concerns) }
 
     /// Larger files are refused: no setting needs more, and a stray mount should not be read into memory.
     static let maximumFileSize = 64 * 1024
 
     func load() throws(ConfigurationError) -> HelperSettings {
-        let (values, problems) = rawValues()
-        let settings: HelperSettings
-        do {
-            settings = try HelperSettings.parse(values)
-        } catch {
-            // A file that could not be read is reported once; "X is empty or missing" would only repeat it.
-            let unreadable = problems.compactMap { $0.split(separator: ":", maxSplits: 1).first.map(String.init) }
-            let rest = error.problems.filter { problem in !unreadable.contains { problem.hasPrefix("\($0) is empty or missing") } }
-            throw ConfigurationError(problems: problems + rest)
-        }
-        if !problems.isEmpty { throw ConfigurationError(problems: problems) }
+        let (values, readProblems) = read()
+        var reader = SettingsReader(values)
+        let settings = HelperSettings.read(&reader, concerns: concerns.intersection(HelperSettings.concerns))
+        // Unreadable files first, then the parsers' problems: every one at once.
+        let problems = readProblems + reader.problems
+        if !problems.isEmpty { throw ConfigurationError(problems) }
         return settings
     }
 
-    /// The raw values by precedence flag > environment > file, and problems reading files.
-    func rawValues() -> (SettingValues, [String]) {
+    /// The raw values by precedence flag > environment > file (with where each file would be, and which
+    /// could not be read), and one problem per file that exists but cannot be read.
+    func read() -> (SettingValues, [SettingProblem]) {
         var values = SettingValues()
-        var problems: [String] = []
-        let folders = [(configDirectory, HelperSettings.Key.configFolder), (awsConfigDirectory, HelperSettings.Key.awsFolder)]
-        // An empty folder name means "no folder" (node mode reads one only when asked to).
-        for (folder, keys) in folders where !folder.isEmpty {
-            for key in keys where values[key] == nil {
-                let path = folder.hasSuffix("/") ? folder + key : folder + "/" + key
+        var problems: [SettingProblem] = []
+        for setting in selected {
+            // An empty folder name means "no folder" (node mode reads the AWS folder only when given one).
+            for folder in setting.folders where !directory(folder).isEmpty {
+                let path = Self.path(directory(folder), setting.key)
+                if values.filePaths[setting.key] == nil { values.filePaths[setting.key] = path }
+                guard values[setting] == nil else { continue }
                 switch FileReading.read(path, limit: Self.maximumFileSize) {
-                case let .contents(text): values[key] = SettingValue(text, origin: "file \(path)")
+                case let .contents(text): values[setting] = SettingValue(text, origin: "file \(path)")
                 case .missing: break
-                case let .problem(message): problems.append("\(key): \(message)")
+                case let .problem(message):
+                    values.unreadable.insert(setting.key)
+                    problems.append(SettingProblem(setting, .unreadable, "\(setting.key): \(message)"))
                 }
             }
-        }
-        for key in HelperSettings.Key.configFolder + HelperSettings.Key.awsFolder + [HelperSettings.Key.webIdentityTokenFile] {
-            if let value = environment[key] { values[key] = SettingValue(value, origin: "environment \(key)") }
-            if let value = flags[key] { values[key] = SettingValue(value, origin: "flag --\(CLIName.flag(for: key))") }
+            if setting.readsEnvironment, let value = environment[setting.key] {
+                values[setting] = SettingValue(value, origin: "environment \(setting.key)")
+            }
+            if let flag = setting.flag, let value = flags[setting] {
+                values[setting] = SettingValue(value, origin: "flag --\(flag)")
+            }
         }
         return (values, problems)
+    }
+
+    func directory(_ folder: Setting.Folder) -> String {
+        switch folder {
+        case .config: configDirectory
+        case .aws: awsConfigDirectory
+        }
+    }
+
+    static func path(_ folder: String, _ key: String) -> String {
+        folder.hasSuffix("/") ? folder + key : folder + "/" + key
     }
 
     func fingerprint() -> String {
@@ -62,18 +81,13 @@ struct FileSettingsSource: SettingsSource {
         for folder in [configDirectory, awsConfigDirectory] {
             // Kubernetes updates a mounted Secret or ConfigMap by swapping the `..data` link atomically.
             parts.append(FileReading.linkTarget(folder + "/..data") ?? "-")
-            for key in HelperSettings.Key.configFolder + HelperSettings.Key.awsFolder {
-                parts.append(FileReading.statSignature(folder + "/" + key))
+        }
+        for setting in selected {
+            for folder in setting.folders where !directory(folder).isEmpty {
+                parts.append(FileReading.statSignature(Self.path(directory(folder), setting.key)))
             }
         }
         return parts.joined(separator: "|")
-    }
-}
-
-/// Flag names for setting keys: `NAMESPACES` -> `namespaces`, `AWS_REGIONS` -> `aws-regions`.
-enum CLIName {
-    static func flag(for key: String) -> String {
-        String(key.lowercased().map { $0 == "_" ? "-" : $0 })
     }
 }
 

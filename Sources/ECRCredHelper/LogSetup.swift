@@ -14,25 +14,74 @@ import Synchronization
 
 /// Human-readable lines by default, JSON lines with `LOG_FORMAT=json`, written to standard error.
 enum LogSetup {
-    struct Problem: Error, CustomStringConvertible { let description: String }
-
-    static func bootstrap(level: String?, format: String?) throws(Problem) -> Logger.Level {
-        let levelText = (level ?? "info").lowercased()
-        guard let parsedLevel = Logger.Level(rawValue: levelText == "warn" ? "warning" : levelText) else {
-            throw Problem(description: "LOG_LEVEL \"\(levelText)\" is not one of trace, debug, info, notice, warning, error, critical")
-        }
-        let json: Bool
-        switch (format ?? "text").lowercased() {
-        case "text", "": json = false
-        case "json": json = true
-        case let other: throw Problem(description: "LOG_FORMAT \"\(other)\" is not text or json")
-        }
+    static func bootstrap(_ settings: LoggingSettings) -> Logger {
+        Console.useJSON(settings.json)
         LoggingSystem.bootstrap { label in
-            var handler = LineLogHandler(label: label, json: json)
-            handler.logLevel = parsedLevel
+            var handler = LineLogHandler(label: label, json: settings.json)
+            handler.logLevel = settings.level
             return handler
         }
-        return parsedLevel
+        var logger = Logger(label: Console.label)
+        logger.logLevel = settings.level
+        return logger
+    }
+}
+
+/// Lines on standard error that are the command's own report rather than log events (`sync`'s failures
+/// and summary, error messages): plain lines by default, and with `LOG_FORMAT=json` JSON objects of the same
+/// shape as the log's, so that every line on standard error parses.
+enum Console {
+    static let label = "aws-ecr-cred-helper"
+    private static let json = Mutex(false)
+
+    static func useJSON(_ on: Bool) { json.withLock { $0 = on } }
+    static var isJSON: Bool { json.withLock { $0 } }
+
+    /// One line; in JSON mode an object with `level` and `metadata`.
+    static func line(_ text: String, level: Logger.Level = .error, metadata: Logger.Metadata = [:]) {
+        if isJSON {
+            LineLogHandler.write(LineLogHandler.jsonLine(label: label, level: level, message: text, metadata: metadata, error: nil))
+        } else {
+            LineLogHandler.write(text + "\n")
+        }
+    }
+
+    /// A failure of the command: `Error: first line` and further lines as they are (text), or one JSON
+    /// object per line.
+    static func failure(_ lines: [String]) {
+        for (index, line) in lines.enumerated() {
+            if isJSON {
+                Console.line(line, level: .error)
+            } else {
+                LineLogHandler.write((index == 0 ? "Error: " : "") + line + "\n")
+            }
+        }
+    }
+}
+
+/// `sync`'s view of the controller's log: drops the controller's pass summary (the event with
+/// `namespaces_failed`), which `sync` replaces with one line per failure and its own summary.
+struct PassLogHandler: LogHandler {
+    var base: LineLogHandler
+
+    var metadata: Logger.Metadata {
+        get { base.metadata }
+        set { base.metadata = newValue }
+    }
+
+    var logLevel: Logger.Level {
+        get { base.logLevel }
+        set { base.logLevel = newValue }
+    }
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { base[metadataKey: key] }
+        set { base[metadataKey: key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        if event.metadata?["namespaces_failed"] != nil { return }
+        base.log(event: event)
     }
 }
 
@@ -52,35 +101,43 @@ struct LineLogHandler: LogHandler {
     func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        let time = Self.timestamp()
-        var line: String
         if json {
-            line = "{\"time\":\(JSONString.quote(time)),\"level\":\(JSONString.quote(event.level.rawValue)),\"logger\":\(JSONString.quote(label)),\"msg\":\(JSONString.quote(event.message.description))"
-            for (key, value) in merged.sorted(by: { $0.key < $1.key }) {
-                line += ",\(JSONString.quote(key)):\(JSONString.quote(value.description))"
-            }
-            if let error = event.error { line += ",\"error\":\(JSONString.quote("\(error)"))" }
-            line += "}\n"
+            Self.write(Self.jsonLine(label: label, level: event.level, message: event.message.description, metadata: merged, error: event.error))
         } else {
-            line = "\(time) \(event.level.rawValue.uppercased()) \(event.message)"
+            var line = "\(Self.timestamp()) \(event.level.rawValue.uppercased()) \(event.message)"
             for (key, value) in merged.sorted(by: { $0.key < $1.key }) { line += " \(key)=\(value)" }
             if let error = event.error { line += " error=\(error)" }
-            line += "\n"
+            Self.write(line + "\n")
         }
-        Self.output.withLock { _ in writeStandardError(line) }
+    }
+
+    static func jsonLine(label: String, level: Logger.Level, message: String, metadata: Logger.Metadata, error: (any Error)?) -> String {
+        var line = "{\"time\":\(JSONString.quote(timestamp())),\"level\":\(JSONString.quote(level.rawValue)),\"logger\":\(JSONString.quote(label)),\"msg\":\(JSONString.quote(message))"
+        for (key, value) in metadata.sorted(by: { $0.key < $1.key }) {
+            line += ",\(JSONString.quote(key)):\(JSONString.quote(value.description))"
+        }
+        if let error { line += ",\"error\":\(JSONString.quote("\(error)"))" }
+        return line + "}\n"
+    }
+
+    static func write(_ line: String) {
+        output.withLock { _ in writeStandardError(line) }
     }
 
     static func timestamp() -> String {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        var seconds = spec.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ v: Int32, _ width: Int = 2) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        CivilDate.rfc3339(Date(), fractionDigits: 3)
+    }
+}
+
+/// Unbuffered, whole-line writes to file descriptor 2 (the C `stderr` global is not concurrency-safe).
+func writeStandardError(_ text: String) {
+    var text = text
+    text.withUTF8 { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
+            if written <= 0 { return }
+            offset += written
         }
-        let millis = pad(Int32(spec.tv_nsec / 1_000_000), 3)
-        return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1))-\(pad(parts.tm_mday))T\(pad(parts.tm_hour)):\(pad(parts.tm_min)):\(pad(parts.tm_sec)).\(millis)Z"
     }
 }

@@ -3,31 +3,26 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import ArgumentParser
 import KubeClient
 import SyncEngine
 
 /// `render`: print the Secret manifests a sync would write, for GitOps users. Fetches tokens from AWS,
 /// touches no cluster.
-struct RenderCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "render",
-        abstract: "Print the Secret manifests (YAML, one document per namespace) that a sync would write, touching no cluster."
-    )
+struct RenderCommand: Subcommand {
+    static let name = "render"
+    static let abstract = "Print the Secret manifests (YAML, one document per namespace) that a sync would write, touching no cluster."
+    static let discussion = "For GitOps: calls AWS, reads no cluster, so NAMESPACES must be plain names. The output holds registry passwords: treat it as a secret."
+    static let concerns: [Setting.Concern] = [.locations, .awsLocation, .namespaces, .secret, .aws, .logging]
 
-    @OptionGroup var settings: SettingsOptions
-    @OptionGroup var logging: LoggingOptions
+    let invocation: Invocation
+    init(_ invocation: Invocation) { self.invocation = invocation }
 
     func run() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let logger = try Runtime.bootstrapLogging(logging, environment: environment)
-        let source = settings.settingsSource(environment: environment)
-        let helperSettings: HelperSettings
-        do { helperSettings = try source.load() } catch { throw HelperFailure(error.problems.joined(separator: "\n")) }
+        let helperSettings = try invocation.settings.load()
         guard helperSettings.namespaces.isExplicitList else {
             throw HelperFailure("render needs NAMESPACES as plain names: patterns and NAMESPACE_SELECTOR are resolved against a cluster, which render does not touch")
         }
-        let tokens = try ECRTokenSource(environment: environment, logger: logger)
+        let tokens = try invocation.tokenSource()
         let login: RegistryLogin
         do {
             login = try await tokens.fetchLogin(for: helperSettings.aws)

@@ -3,72 +3,70 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import KubeClient
 import Logging
 import SyncEngine
 
-/// What every command builds from its options: logging, the settings source, and the two clients.
-struct Runtime {
-    let environment: [String: String]
-    let logger: Logger
-    let settings: FileSettingsSource
-    let kube: KubernetesClient
-    let tokens: ECRTokenSource
-
-    static func make(_ options: SettingsOptions, _ logging: LoggingOptions) throws -> Runtime {
-        let environment = ProcessInfo.processInfo.environment
-        let logger = try bootstrapLogging(logging, environment: environment)
-        let kubeConfiguration: KubeConfiguration
-        do {
-            kubeConfiguration = try KubeConfiguration.resolve(kubeconfigPath: options.kubeconfig, context: options.context, environment: environment)
-        } catch {
-            throw HelperFailure("Kubernetes: \(error)")
+extension Invocation {
+    /// The settings source of this command line for `concerns`: files in the settings folders (from
+    /// --config-dir/CONFIG_DIR and --aws-config-dir/AWS_CONFIG_DIR), the environment, the flags.
+    func source(concerns: some Sequence<Setting.Concern>) -> FileSettingsSource {
+        func location(_ setting: Setting) -> String {
+            (flags[setting] ?? environment[setting.key]).map { $0.trimmingASCIIWhitespace() }.flatMap { $0.isEmpty ? nil : $0 }
+                ?? setting.declaration.defaultValue ?? "/"
         }
-        let kube = try KubernetesClient(configuration: kubeConfiguration, logger: logger)
-        let tokens = try ECRTokenSource(environment: environment, logger: logger)
-        return Runtime(environment: environment, logger: logger, settings: options.settingsSource(environment: environment), kube: kube, tokens: tokens)
+        return FileSettingsSource(
+            configDirectory: location(.configDirectory), awsConfigDirectory: location(.awsConfigDirectory),
+            environment: environment, flags: flags, concerns: Set(concerns)
+        )
     }
 
-    static func bootstrapLogging(_ logging: LoggingOptions, environment: [String: String]) throws -> Logger {
+    /// The settings source of this command's concerns.
+    var settings: FileSettingsSource { source(concerns: command.concerns) }
+
+    /// The Kubernetes configuration as kubectl finds it (--kubeconfig, KUBECONFIG merged, in-cluster,
+    /// ~/.kube/config), with --context and --namespace applied.
+    func kubeConfiguration() throws -> KubeConfiguration {
+        let values = source(concerns: [.kubernetes]).read().0
         do {
-            let level = try LogSetup.bootstrap(level: logging.logLevel ?? environment["LOG_LEVEL"], format: logging.logFormat ?? environment["LOG_FORMAT"])
-            var logger = Logger(label: "aws-ecr-cred-helper")
-            logger.logLevel = level
-            return logger
+            // --kubeconfig names one file; the KUBECONFIG variable may list several (resolve merges them).
+            return try KubeConfiguration.resolve(
+                kubeconfigPath: flags[.kubeconfig], context: values.string(.context), namespace: values.string(.namespace),
+                environment: environment
+            )
         } catch {
+            throw HelperFailure("Kubernetes configuration: \(error)")
+        }
+    }
+
+    /// A client for one-shot commands: a connection the server refuses fails at once instead of being
+    /// retried until the connect timeout, so that `status`, `check`, `sync` and `cleanup` say so within
+    /// a second or two.
+    func oneShotKubeClient() throws -> KubernetesClient {
+        var configuration = try kubeConfiguration()
+        configuration.retriesFailedConnections = false
+        return try KubernetesClient(configuration: configuration, logger: logger)
+    }
+
+    func tokenSource() throws -> ECRTokenSource {
+        try ECRTokenSource(environment: environment, logger: logger)
+    }
+}
+
+/// One line for a failure to reach the API server, for one-shot commands: the server, the cause in plain
+/// words, and the fix.
+enum KubeReachability {
+    /// Asks the server for its version (any authenticated or anonymous client may): a transport failure
+    /// throws one `HelperFailure` line; any HTTP answer, even 401 or 403, means the server is reachable.
+    static func check(_ client: KubernetesClient) async throws {
+        do {
+            try await client.ping()
+        } catch let error as KubeTransportError {
             throw HelperFailure(error.description)
-        }
-    }
-
-    func shutdown() async {
-        try? await kube.shutdown()
-        try? await tokens.shutdown()
-    }
-}
-
-/// One line naming the cause and the fix; ArgumentParser prints it as `Error: ...` and exits 1.
-struct HelperFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// Writes a line to standard error (progress and summaries that are not the command's output).
-func printError(_ line: String) {
-    writeStandardError(line + "\n")
-}
-
-/// Unbuffered, whole-line writes to file descriptor 2 (the C `stderr` global is not concurrency-safe).
-func writeStandardError(_ text: String) {
-    var text = text
-    text.withUTF8 { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
-            if written <= 0 { return }
-            offset += written
+        } catch let error as KubeAPIError where error.isUnauthorized {
+            throw HelperFailure("the Kubernetes API server at \(client.configuration.server) did not accept the credentials (401 Unauthorized, auth: \(client.configuration.auth)); check the token, client certificate or exec plugin of the kubeconfig user")
+        } catch is KubeAPIError {
+            // Any other answer: the server is there (403 or 404 on /version say nothing about the rest).
         }
     }
 }

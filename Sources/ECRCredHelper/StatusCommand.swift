@@ -3,45 +3,49 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import ArgumentParser
 import KubeClient
 import SyncEngine
 
 /// `status`: one row per target namespace: does the secret exist, who manages it, which registries, when
 /// it was refreshed and when it expires. Reads only; makes no AWS call.
-struct StatusCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "status",
-        abstract: "Show, per target namespace, whether the secret exists, who manages it, its registries, and when it was refreshed and expires."
-    )
+struct StatusCommand: Subcommand {
+    static let name = "status"
+    static let abstract = "Show, per target namespace, whether the secret exists, who manages it, its registries, and when it was refreshed and expires."
+    static let discussion = "Reads the cluster only; needs no AWS credentials. EXPIRES is the token's expiry as the helper wrote it."
+    static let concerns: [Setting.Concern] = [.locations, .kubernetes, .namespaces, .secret, .logging]
+    static var exitCodes: [(code: Int32, meaning: String)] {
+        [
+            (0, "every target namespace holds an unexpired secret managed by the helper or adoptable by it"),
+            (1, "status could not be read: a configuration problem or the API server unreachable (one line)"),
+            (2, "some namespace's secret is missing, expired or foreign (the table says which)"),
+            (64, "the command line could not be parsed"),
+        ]
+    }
 
-    @OptionGroup var settings: SettingsOptions
-    @OptionGroup var logging: LoggingOptions
+    let invocation: Invocation
+    init(_ invocation: Invocation) { self.invocation = invocation }
 
     func run() async throws {
-        let runtime = try Runtime.make(settings, logging)
-        let helperSettings: HelperSettings
-        do { helperSettings = try runtime.settings.load() } catch {
-            await runtime.shutdown()
-            throw HelperFailure(error.problems.joined(separator: "\n"))
-        }
+        let helperSettings = try invocation.settings.load()
+        let kube = try invocation.oneShotKubeClient()
         let secrets: [String: Secret]
         var targets = helperSettings.namespaces.explicitNames
         do {
-            let list = try await runtime.kube.list(Secret.self, namespace: nil, fieldSelector: "metadata.name=\(helperSettings.secretName)")
+            try await KubeReachability.check(kube)
+            let list = try await kube.list(Secret.self, namespace: nil, fieldSelector: "metadata.name=\(helperSettings.secretName)")
             secrets = Dictionary(list.items.compactMap { s in s.metadata.namespace.map { ($0, s) } }) { a, _ in a }
             if !helperSettings.namespaces.isExplicitList {
-                let namespaces = try await runtime.kube.list(Namespace.self, namespace: nil, labelSelector: helperSettings.namespaces.labelSelector?.description)
+                let namespaces = try await kube.list(Namespace.self, namespace: nil, labelSelector: helperSettings.namespaces.labelSelector?.description)
                 targets = namespaces.items.compactMap { ns in
                     guard let name = ns.metadata.name, helperSettings.namespaces.selects(name: name, labels: ns.metadata.labels ?? [:]) else { return nil }
                     return name
                 }.sorted()
             }
         } catch {
-            await runtime.shutdown()
+            try? await kube.shutdown()
             throw HelperFailure("\(error)")
         }
-        await runtime.shutdown()
+        try? await kube.shutdown()
         var table = TextTable(header: ["NAMESPACE", "SECRET", "MANAGED-BY", "REGISTRIES", "REFRESHED", "EXPIRES"])
         var allFresh = true
         let now = Date()
@@ -71,7 +75,7 @@ struct StatusCommand: AsyncParsableCommand {
             table.rows.append([namespace, state, managedBy, registries, annotations[DesiredSecret.refreshedAtAnnotation] ?? "-", expires])
         }
         print(table.render())
-        if !allFresh { throw ExitCode(1) }
+        if !allFresh { throw ExitStatus(code: 2) }
     }
 
     private func registriesInConfig(_ secret: Secret) -> String {

@@ -1,51 +1,107 @@
-import ArgumentParser
+import KubeClient
+import Logging
 import SyncEngine
 
 /// `sync`: one pass, then exit 0 only if every target namespace holds a fresh secret.
-struct SyncCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "sync",
-        abstract: "One pass: write the secret everywhere it is missing or stale, print a per-namespace summary, exit non-zero unless every namespace is fresh."
-    )
+struct SyncCommand: Subcommand {
+    static let name = "sync"
+    static let abstract = "One pass: write the secret wherever it is missing or stale, print a line per namespace, exit non-zero unless every namespace holds a fresh secret."
+    static let discussion = """
+        For CronJobs and scripts. Standard output: one line per target namespace, namespace<TAB>written, \
+        unchanged, foreign or failed. Standard error: each failure once (namespace: cause and fix), then one \
+        summary line; with LOG_FORMAT=json every one of those lines is a JSON object. The pass's own progress \
+        is logged only with LOG_LEVEL=debug.
+        """
+    static let concerns: [Setting.Concern] = [.locations, .awsLocation, .kubernetes, .namespaces, .secret, .aws, .serviceAccounts, .writes, .syncPass, .logging]
+    static var exitCodes: [(code: Int32, meaning: String)] {
+        [
+            (0, "every target namespace holds a fresh secret"),
+            (1, "nothing could be attempted: a configuration problem, the API server unreachable, or AWS refused the login (one line each)"),
+            (2, "some namespaces do not hold a fresh secret (one line each on standard error)"),
+            (64, "the command line could not be parsed"),
+        ]
+    }
 
-    @OptionGroup var settings: SettingsOptions
-    @OptionGroup var logging: LoggingOptions
-
-    @Option(help: "How long writes the API server throttles (429, 5xx) are retried before giving up on them, e.g. 5m, 90s. Default 5m.")
-    var timeout: String?
+    let invocation: Invocation
+    init(_ invocation: Invocation) { self.invocation = invocation }
 
     func run() async throws {
-        let deadline: Duration
-        if let timeout {
-            guard let parsed = DurationParsing.parse(timeout), parsed > .zero else {
-                throw HelperFailure("--timeout \"\(timeout)\" is not a duration like 5m, 90s or 300")
-            }
-            deadline = parsed
-        } else {
-            deadline = .seconds(300)
+        let source = invocation.settings
+        // Every configuration problem at once (the pass's --timeout among them), before anything is contacted.
+        let (values, _) = source.read()
+        var reader = SettingsReader(values)
+        let timeout = reader.duration(.syncTimeout, fallback: .seconds(300), minimum: .seconds(1))
+        do { _ = try source.load() } catch {
+            throw HelperFailure(lines: error.problems + reader.problems.map(\.line))
         }
-        let runtime = try Runtime.make(settings, logging)
-        let controller = SyncController(dependencies: .init(
-            kube: runtime.kube, tokens: runtime.tokens, settings: runtime.settings, status: HelperStatus(), logger: runtime.logger
-        ))
+        if !reader.problems.isEmpty { throw HelperFailure(lines: reader.problems.map(\.line)) }
+        let tokens = try invocation.tokenSource()
+        let kube: KubernetesClient
+        do { kube = try invocation.oneShotKubeClient() } catch {
+            try? await tokens.shutdown()
+            throw error
+        }
         let report: SyncReport
         do {
-            report = try await controller.syncOnce(timeout: deadline)
-        } catch let error as ConfigurationError {
-            await runtime.shutdown()
-            throw HelperFailure(error.problems.joined(separator: "\n"))
+            try await KubeReachability.check(kube)
+            let controller = SyncController(dependencies: .init(
+                kube: kube, tokens: tokens, settings: source, status: HelperStatus(), logger: controllerLogger
+            ))
+            report = try await controller.syncOnce(timeout: timeout)
         } catch {
-            await runtime.shutdown()
-            throw HelperFailure("\(error)")
+            try? await kube.shutdown()
+            try? await tokens.shutdown()
+            throw error
         }
-        await runtime.shutdown()
+        try? await kube.shutdown()
+        try? await tokens.shutdown()
         for (namespace, outcome) in report.outcomes.sorted(by: { $0.key < $1.key }) {
             print("\(namespace)\t\(outcome.label)")
         }
-        for line in report.problemLines { printError(line) }
-        if !report.allSucceeded {
-            printError("\(report.failed.count) of \(report.outcomes.count) namespaces do not hold a fresh secret")
-            throw ExitCode(2)
+        for (namespace, line) in Self.problems(report) {
+            Console.line(line, level: .error, metadata: ["namespace": "\(namespace)"])
         }
+        let summary = Self.summary(report)
+        Console.line(summary, level: report.allSucceeded ? .info : .error, metadata: [
+            "namespaces": "\(report.outcomes.count)", "failed": "\(report.failed.count)",
+            "written": "\(report.written)", "unchanged": "\(report.unchanged)",
+        ])
+        if !report.allSucceeded { throw ExitStatus(code: 2) }
+    }
+
+    /// The controller's log during `sync`: what only it knows (throttling, a failed prune, a watch problem:
+    /// notice and above) goes through; its progress (info) and its pass summary, which repeats every
+    /// failure `sync` prints itself, do not, unless the user asked for debug detail. The summary is the event
+    /// with the `namespaces_failed` metadata (a field, not its text). In `run` that summary is the one line a
+    /// pass logs about its failures (bounded: each cause once, with a count and a few names).
+    var controllerLogger: Logger {
+        let user = invocation.logger
+        if user.logLevel <= .debug { return user }
+        let json = Console.isJSON
+        var logger = Logger(label: Console.label) { label in
+            PassLogHandler(base: LineLogHandler(label: label, json: json))
+        }
+        logger.logLevel = max(user.logLevel, .notice)
+        return logger
+    }
+
+    /// One line per namespace that is not fine, by namespace.
+    static func problems(_ report: SyncReport) -> [(String, String)] {
+        report.outcomes.sorted { $0.key < $1.key }.compactMap { namespace, outcome in
+            switch outcome {
+            case .written, .unchanged: nil
+            case let .foreign(type):
+                (namespace, "\(namespace): a secret of that name with type \(type) already exists and is not ours; left alone (rename SECRET_NAME or delete that secret)")
+            case let .failed(reason, _): (namespace, "\(namespace): \(reason)")
+            }
+        }
+    }
+
+    static func summary(_ report: SyncReport) -> String {
+        let counts = "\(report.written) written, \(report.unchanged) unchanged"
+        if report.allSucceeded {
+            return "all \(report.outcomes.count) namespaces hold a fresh secret (\(counts))"
+        }
+        return "\(report.failed.count) of \(report.outcomes.count) namespaces do not hold a fresh secret (\(counts))"
     }
 }

@@ -1,3 +1,5 @@
+import CommonBasics
+
 /// Exponential backoff with jitter, as the reflector and leader election use after failures.
 public struct ExponentialBackoff: Sendable {
     public var initial: Duration
@@ -16,14 +18,10 @@ public struct ExponentialBackoff: Sendable {
     /// The delay before attempt `failures + 1` after `failures` consecutive failures (`failures >= 1`).
     public func delay(afterFailures failures: Int) -> Duration {
         let exponent = Double(max(0, failures - 1))
-        let base = Self.seconds(initial) * pow(multiplier, min(exponent, 62))
-        let capped = min(base, Self.seconds(maximum))
+        let base = initial.seconds * pow(multiplier, min(exponent, 62))
+        let capped = min(base, maximum.seconds)
         let factor = jitter > 0 ? Double.random(in: (1 - jitter)...1) : 1
         return .nanoseconds(Int64(capped * factor * 1e9))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     private func pow(_ base: Double, _ exponent: Double) -> Double {

@@ -1,4 +1,5 @@
 import Synchronization
+import CommonBasics
 
 /// Supplies the bearer token. A token file is re-read once `refreshInterval` has passed and whenever the
 /// server answered 401, as client-go does: the kubelet rotates projected ServiceAccount tokens in place.
@@ -58,7 +59,7 @@ final class BearerTokenSource: Sendable {
     private func read(path: String, now: ContinuousClock.Instant) throws(KubeConfigurationError) -> String {
         do throws(KubeConfigurationError) {
             let bytes = try FileAccess.read(path, purpose: "token file")
-            let token = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
+            let token = String(decoding: bytes, as: UTF8.self).trimmingASCIIWhitespace()
             guard !token.isEmpty else { throw KubeConfigurationError("token file \(path) is empty") }
             let value = String(token)
             cached.withLock { $0 = Cached(token: value, readAt: now) }

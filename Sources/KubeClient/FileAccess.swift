@@ -29,10 +29,27 @@ enum FileAccess {
         return String(path[..<slash])
     }
 
-    /// `path` resolved against `directory` unless absolute; `~/` uses `home`.
+    /// `path` resolved against `directory` unless absolute; `~/` uses `home`. The result is cleaned of
+    /// `.` and `..` segments, as Go's filepath.Join cleans what client-go resolves.
     static func resolve(_ path: String, relativeTo directory: String, home: String?) -> String {
-        if path.hasPrefix("/") { return path }
-        if path.hasPrefix("~/"), let home { return home + path.dropFirst(1) }
-        return directory.hasSuffix("/") ? directory + path : directory + "/" + path
+        if path.hasPrefix("/") { return clean(path) }
+        if path.hasPrefix("~/"), let home { return clean(home + path.dropFirst(1)) }
+        return clean(directory.hasSuffix("/") ? directory + path : directory + "/" + path)
+    }
+
+    /// `/a/./b/../c` -> `/a/c` (lexically, like Go's filepath.Clean).
+    static func clean(_ path: String) -> String {
+        let absolute = path.hasPrefix("/")
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            switch part {
+            case ".": continue
+            case "..":
+                if let last = parts.last, last != ".." { parts.removeLast() } else if !absolute { parts.append(part) }
+            default: parts.append(part)
+            }
+        }
+        let joined = parts.joined(separator: "/")
+        return absolute ? "/" + joined : (joined.isEmpty ? "." : joined)
     }
 }

@@ -1,3 +1,5 @@
+import CommonBasics
+
 /// The API server answered a request with an error status.
 ///
 /// `description` is one line built by the client, naming verb, resource, namespace and name, because the
@@ -90,18 +92,10 @@ public struct KubeAPIError: Error, Sendable, CustomStringConvertible {
     /// The server's message, unless it adds nothing (empty, or ending in `forbidden: `).
     static func informative(_ message: String?) -> String? {
         guard let message else { return nil }
-        let trimmed = message.trimmingWhitespace()
+        let trimmed = message.trimmingASCIIWhitespace()
         if trimmed.isEmpty || trimmed.hasSuffix("forbidden:") { return nil }
         // Keep the line a line.
         return String(trimmed.map { $0.isNewline ? " " : $0 })
     }
 }
 
-extension String {
-    func trimmingWhitespace() -> Substring {
-        var slice = self[...]
-        while let first = slice.first, first.isWhitespace { slice.removeFirst() }
-        while let last = slice.last, last.isWhitespace { slice.removeLast() }
-        return slice
-    }
-}

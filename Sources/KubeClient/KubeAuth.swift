@@ -8,6 +8,9 @@ public enum KubeAuth: Sendable, CustomStringConvertible {
     case tokenFile(String)
     /// A TLS client certificate and its private key, both PEM.
     case clientCertificate(certificatePEM: [UInt8], keyPEM: [UInt8])
+    /// A client-go exec credential plugin (`users[].user.exec`): run for a token or a client certificate,
+    /// cached until the answer's expiry, run again after a 401.
+    case exec(ExecConfig)
 
     public var description: String {
         switch self {
@@ -15,6 +18,7 @@ public enum KubeAuth: Sendable, CustomStringConvertible {
         case .bearerToken: "bearer token"
         case .tokenFile(let path): "token file \(path)"
         case .clientCertificate: "client certificate"
+        case .exec(let config): "exec plugin \(config.command)"
         }
     }
 }

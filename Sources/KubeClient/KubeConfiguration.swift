@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 
 /// Where the API server is and how to authenticate to it.
 public struct KubeConfiguration: Sendable, CustomStringConvertible {
@@ -20,6 +21,10 @@ public struct KubeConfiguration: Sendable, CustomStringConvertible {
     /// How long to keep trying to open a connection (TCP and TLS, retried within this time) before a
     /// request fails with `KubeTransportError`.
     public var connectTimeout: Duration = .seconds(10)
+    /// Whether a connection that fails (refused, TLS) is tried again until `connectTimeout`, for a
+    /// long-running process that rides out a restarting server. One-shot commands turn it off: a user at
+    /// a terminal wants "connection refused" at once, not after the timeout.
+    public var retriesFailedConnections = true
     /// Sent as `User-Agent`; the server's audit log and metrics show it.
     public var userAgent: String = "swift-kubeclient"
     /// Where this configuration came from, for logs: `in-cluster`, `kubeconfig /path (context x)`.
@@ -63,7 +68,7 @@ public struct KubeConfiguration: Sendable, CustomStringConvertible {
         let namespacePath = directory + "/namespace"
         let namespace: String
         if FileAccess.exists(namespacePath) {
-            namespace = String(String(decoding: try FileAccess.read(namespacePath, purpose: "in-cluster namespace file"), as: UTF8.self).trimmingWhitespace())
+            namespace = String(String(decoding: try FileAccess.read(namespacePath, purpose: "in-cluster namespace file"), as: UTF8.self).trimmingASCIIWhitespace())
         } else if let podNamespace = environment["POD_NAMESPACE"], !podNamespace.isEmpty {
             namespace = podNamespace
         } else {
@@ -77,44 +82,53 @@ public struct KubeConfiguration: Sendable, CustomStringConvertible {
     }
 
     /// A kubeconfig file's context (`context`, or the file's `current-context`).
-    public static func kubeconfig(path: String, context: String? = nil) throws -> KubeConfiguration {
-        try kubeconfig(path: path, context: context, home: nil)
+    public static func kubeconfig(path: String, context: String? = nil, namespace: String? = nil) throws -> KubeConfiguration {
+        try kubeconfig(path: path, context: context, namespace: namespace, home: nil)
     }
 
-    static func kubeconfig(path: String, context: String?, home: String?) throws -> KubeConfiguration {
-        let bytes = try FileAccess.read(path, purpose: "kubeconfig")
-        let root: YAMLNode?
-        do {
-            root = try YAMLReader.parse(bytes: bytes)
-        } catch {
-            throw KubeConfigurationError("kubeconfig \(path) is not valid YAML: \(error)")
-        }
-        guard let root else { throw KubeConfigurationError("kubeconfig \(path) is empty") }
-        let file = try KubeconfigFile(root: root, path: path)
-        return try file.configuration(context: context, home: home)
+    static func kubeconfig(path: String, context: String?, namespace: String? = nil, home: String?) throws(KubeConfigurationError) -> KubeConfiguration {
+        let file = try KubeconfigFile.load(path: path)
+        if file.isEmpty && file.currentContext == nil { throw KubeConfigurationError("kubeconfig \(path) is empty") }
+        return try file.configuration(context: context, namespace: namespace, home: home)
     }
 
-    /// Picks the configuration the way kubectl users expect: the `--kubeconfig` flag, then `$KUBECONFIG`
-    /// (the first existing file of its colon-separated list), then in-cluster when `KUBERNETES_SERVICE_HOST`
-    /// is set, then `~/.kube/config`.
-    public static func resolve(kubeconfigPath: String?, context: String?, environment: [String: String]) throws -> KubeConfiguration {
+    /// Picks the configuration as kubectl does (client-go tools/clientcmd: loader.go for the files,
+    /// merged_client_builder.go for the fallback to in-cluster):
+    /// 1. `--kubeconfig` names one file, which must exist; nothing is merged.
+    /// 2. Otherwise `$KUBECONFIG`, a ':'-separated list, merged by client-go's rules (`KubeconfigFile.merge`;
+    ///    missing files are skipped), or `~/.kube/config` when KUBECONFIG is unset.
+    /// 3. When that yields no configuration at all, in-cluster (`KUBERNETES_SERVICE_HOST`).
+    /// `context` replaces the current-context and `namespace` the context's namespace (kubectl's
+    /// --context and --namespace).
+    public static func resolve(
+        kubeconfigPath: String?, context: String?, namespace: String? = nil, environment: [String: String]
+    ) throws -> KubeConfiguration {
         let home = environment["HOME"]
         if let kubeconfigPath, !kubeconfigPath.isEmpty {
-            return try kubeconfig(path: kubeconfigPath, context: context, home: home)
+            return try kubeconfig(path: kubeconfigPath, context: context, namespace: namespace, home: home)
         }
+        var paths: [String] = []
+        var fromVariable = false
         if let list = environment["KUBECONFIG"], !list.isEmpty {
-            let paths = list.split(separator: ":").map(String.init).filter { !$0.isEmpty }
-            if let first = paths.first(where: FileAccess.exists) {
-                return try kubeconfig(path: first, context: context, home: home)
-            }
-            throw KubeConfigurationError("KUBECONFIG names no existing file: \(paths.joined(separator: ", "))")
+            paths = list.split(separator: ":").map(String.init).filter { !$0.isEmpty }
+            fromVariable = true
+        } else if let home, !home.isEmpty {
+            paths = [(home.hasSuffix("/") ? home : home + "/") + ".kube/config"]
+        }
+        let (merged, missing) = try KubeconfigFile.merge(paths: paths)
+        if !merged.isEmpty {
+            return try merged.configuration(context: context, namespace: namespace, home: home)
         }
         if let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty {
-            return try inCluster(environment: environment)
+            var configuration = try inCluster(environment: environment)
+            if let namespace, !namespace.isEmpty { configuration.namespace = namespace }
+            return configuration
         }
-        if let home, !home.isEmpty {
-            let path = (home.hasSuffix("/") ? home : home + "/") + ".kube/config"
-            if FileAccess.exists(path) { return try kubeconfig(path: path, context: context, home: home) }
+        if fromVariable, merged.paths.isEmpty {
+            throw KubeConfigurationError("KUBECONFIG names no existing file: \(missing.joined(separator: ", "))")
+        }
+        if !merged.paths.isEmpty {
+            throw KubeConfigurationError("kubeconfig \(merged.location) holds no clusters, users or contexts")
         }
         throw KubeConfigurationError(
             "no Kubernetes configuration found: pass --kubeconfig, set KUBECONFIG, run in a pod (KUBERNETES_SERVICE_HOST), or create ~/.kube/config"

@@ -1,8 +1,10 @@
+import CommonBasics
+
 /// The Kubernetes connection settings could not be loaded: one line naming the file or setting at fault.
 public struct KubeConfigurationError: Error, Sendable, CustomStringConvertible, Equatable {
     public var message: String
     /// Line breaks are escaped: messages quote names from the user's kubeconfig, which may hold them.
-    public init(_ message: String) { self.message = message.replacing("\r", with: "\\r").replacing("\n", with: "\\n") }
+    public init(_ message: String) { self.message = Printable.escape(message, limit: nil) }
     public var description: String { message }
 }
 

@@ -7,6 +7,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import CommonBasics
 
 extension KubernetesClient {
     /// Sends a request and returns the body of a 2xx answer; throws `KubeAPIError` for any other status.
@@ -52,6 +53,17 @@ extension KubernetesClient {
                 let token = try tokenSource.token()
                 if !token.isEmpty { request.headers.add(name: "Authorization", value: "Bearer " + token) }
             }
+            var execCredentials: ExecCredentials?
+            if let execProvider {
+                let credentials = try await execProvider.credentials()
+                execCredentials = credentials
+                if let token = credentials.token { request.headers.add(name: "Authorization", value: "Bearer " + token) }
+                if let certificate = credentials.certificatePEM, let key = credentials.keyPEM {
+                    // The connection pool keys connections by TLS configuration: a rotated certificate
+                    // gets new connections, as client-go's connection tracker closes the old ones.
+                    request.tlsConfiguration = try Self.tls(base: baseTLS, certificatePEM: certificate, keyPEM: key, origin: "the exec plugin's")
+                }
+            }
             if let body { request.body = .bytes(body) }
 
             let started = ContinuousClock.now
@@ -68,12 +80,20 @@ extension KubernetesClient {
                 "kube request",
                 metadata: [
                     "verb": "\(target.verb)", "method": "\(method.rawValue)", "path": "\(logPath)", "status": "\(status)",
-                    "ms": "\(Self.milliseconds(started.duration(to: .now)))",
+                    "ms": "\(started.duration(to: .now).milliseconds)",
                 ]
             )
             if (200..<300).contains(status) { return response }
 
             let errorBody = try? await response.body.collect(upTo: 1024 * 1024)
+            if status == 401, !retriedAfterUnauthorized, let execProvider, let execCredentials,
+               await execProvider.refresh(after: execCredentials) {
+                // client-go runs the plugin again after a 401 (exec.go, maybeRefreshCreds); this client also
+                // sends the request once more with the new credentials, as it does for a token file.
+                retriedAfterUnauthorized = true
+                logger.debug("kube request unauthorized; ran the exec plugin again and retrying once", metadata: ["path": "\(logPath)"])
+                continue
+            }
             if status == 401, !retriedAfterUnauthorized, let tokenSource, tokenSource.isFile {
                 // A rotated projected token: read the file again and try once more.
                 retriedAfterUnauthorized = true
@@ -92,7 +112,7 @@ extension KubernetesClient {
         }
         var retryAfter: Duration?
         if status == 429 || status >= 500 {
-            if let header = headers.first(name: "Retry-After"), let seconds = Int(header.trimmingWhitespace()) {
+            if let header = headers.first(name: "Retry-After"), let seconds = Int(header.trimmingASCIIWhitespace()) {
                 retryAfter = .seconds(seconds)
             } else if let seconds = decoded?.details?.retryAfterSeconds {
                 retryAfter = .seconds(seconds)
@@ -104,7 +124,6 @@ extension KubernetesClient {
         )
     }
 
-    static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
-    }
+    /// Whole milliseconds, for logs (Watcher uses it).
+    static func milliseconds(_ duration: Duration) -> Int64 { duration.milliseconds }
 }

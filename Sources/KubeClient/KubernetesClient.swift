@@ -8,6 +8,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import CommonBasics
 
 /// A small Kubernetes REST client: typed CRUD, server-side apply, merge patch and watch over
 /// `KubeResource` types, on one pooled `HTTPClient`.
@@ -23,6 +24,10 @@ public final class KubernetesClient: Sendable {
     let server: String
     let requestTimeout: TimeAmount
     let tokenSource: BearerTokenSource?
+    /// Runs the kubeconfig's exec credential plugin (nil for other kinds of auth).
+    let execProvider: ExecCredentialProvider?
+    /// The TLS configuration of every request; an exec plugin's client certificate is added per request.
+    let baseTLS: TLSConfiguration
     let decoder: JSONDecoder
     let encoder: JSONEncoder
 
@@ -48,7 +53,12 @@ public final class KubernetesClient: Sendable {
         switch configuration.auth {
         case .bearerToken(let token): tokenSource = BearerTokenSource(origin: .fixed(token))
         case .tokenFile(let path): tokenSource = BearerTokenSource(origin: .file(path), refreshInterval: configuration.tokenRefreshInterval)
-        case .none, .clientCertificate: tokenSource = nil
+        case .none, .clientCertificate, .exec: tokenSource = nil
+        }
+        if case .exec(let config) = configuration.auth {
+            execProvider = ExecCredentialProvider(config: config)
+        } else {
+            execProvider = nil
         }
 
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -66,18 +76,9 @@ public final class KubernetesClient: Sendable {
             logger.warning("TLS verification of the Kubernetes API server is OFF (insecure-skip-tls-verify in the kubeconfig)", metadata: ["server": "\(server)"])
             tls.certificateVerification = .none
         }
+        baseTLS = tls
         if case .clientCertificate(let certificatePEM, let keyPEM) = configuration.auth {
-            do {
-                tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(certificatePEM).map { .certificate($0) }
-            } catch {
-                throw KubeConfigurationError("the client certificate is not valid PEM (\(error))")
-            }
-            do {
-                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: keyPEM, format: .pem))
-            } catch {
-                // Never render the key or the underlying error (which could quote it).
-                throw KubeConfigurationError("the client key is not a valid PEM private key")
-            }
+            tls = try Self.tls(base: tls, certificatePEM: certificatePEM, keyPEM: keyPEM, origin: "the")
         }
 
         var httpConfiguration = HTTPClient.Configuration(
@@ -86,6 +87,7 @@ public final class KubernetesClient: Sendable {
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(1, maxConcurrentConnections))
         )
         httpConfiguration.httpVersion = .automatic
+        httpConfiguration.connectionPool.retryConnectionEstablishment = configuration.retriesFailedConnections
         http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration, backgroundActivityLogger: logger)
         decoder = JSONDecoder()
         encoder = Self.makeEncoder()
@@ -261,10 +263,35 @@ public final class KubernetesClient: Sendable {
         return answer.status?.allowed ?? false
     }
 
+    /// One request that any client may make (`GET /version`): returns when the server answered at all.
+    /// Throws `KubeTransportError` when it cannot be reached and `KubeAPIError` for a status other than 2xx
+    /// (401: the credentials were not accepted).
+    public func ping() async throws {
+        let target = RequestTarget(verb: "get", resource: "version", group: "", namespace: nil, name: nil)
+        _ = try await send(.GET, path: "/version", target: target)
+    }
+
     // MARK: - Helpers
 
+    /// `base` with a client certificate; `origin` completes "<origin> client certificate is not valid PEM".
+    static func tls(base: TLSConfiguration, certificatePEM: [UInt8], keyPEM: [UInt8], origin: String) throws(KubeConfigurationError) -> TLSConfiguration {
+        var tls = base
+        do {
+            tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(certificatePEM).map { .certificate($0) }
+        } catch {
+            throw KubeConfigurationError("\(origin) client certificate is not valid PEM (\(error))")
+        }
+        do {
+            tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: keyPEM, format: .pem))
+        } catch {
+            // Never render the key or the underlying error (which could quote it).
+            throw KubeConfigurationError("\(origin) client key is not a valid PEM private key")
+        }
+        return tls
+    }
+
     static func timeAmount(_ duration: Duration) -> TimeAmount {
-        .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        .nanoseconds(duration.nanoseconds)
     }
 
     static func namespace<R: KubeResource>(of object: R, verb: String) throws -> String? {

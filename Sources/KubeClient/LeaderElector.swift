@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
+import CommonBasics
 
 /// Marks the task running a leader's `onStartedLeading`, so `release()` called from inside it does not wait
 /// for itself.

@@ -3,13 +3,14 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 
 /// The time rules leader election and fleet membership share, as client-go's `leaderelection` has them.
 enum LeaseTiming {
     /// `leaseDurationSeconds` for a duration: whole seconds, rounded up (a shorter lease than asked for
     /// would let others take over early), at least 1.
     static func durationSeconds(_ duration: Duration) -> Int32 {
-        Int32(clamping: max(1, Int64(ExponentialBackoff.seconds(duration).rounded(.up))))
+        Int32(clamping: max(1, Int64(duration.seconds.rounded(.up))))
     }
 
     /// The `renewTime`/`acquireTime` stamp for now. Informational only: nobody decides on a remote stamp,

@@ -1,3 +1,5 @@
+import CommonBasics
+
 /// A small YAML reader for the subset kubeconfig files use: block mappings and sequences (including
 /// `- key: value` items and sequences written at their parent key's indentation), plain, single- and
 /// double-quoted scalars, comments, `---`/`...` markers, and flow collections (so JSON documents read too).
@@ -67,15 +69,7 @@ public struct YAMLReader {
     /// A key as an error message shows it: control characters escaped (a quoted key may hold line breaks,
     /// and an error must stay one line), at most 60 characters.
     private static func shown(_ key: String) -> String {
-        var out = ""
-        for scalar in key.unicodeScalars.prefix(60) {
-            if scalar.value < 0x20 || scalar.value == 0x7F || scalar == "\u{85}" || scalar == "\u{2028}" || scalar == "\u{2029}" {
-                out += "\\u{\(String(scalar.value, radix: 16))}"
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return key.unicodeScalars.count > 60 ? out + "..." : out
+        Printable.escape(key, limit: 60)
     }
 
     private mutating func skipBlanks() {

@@ -1,5 +1,6 @@
 /// Writes compact JSON. Kubernetes objects put `apiVersion` and `kind` first so list items can reuse an
-/// object's encoding minus those two members (see `EncodedObject`).
+/// object's encoding minus those two members (see `EncodedObject`). Its string escaping is its own on
+/// purpose, not the product's `CommonBasics.JSONString`: the stand-in stays an independent implementation.
 struct JSONWriter {
     var bytes: [UInt8] = []
 

@@ -5,6 +5,10 @@ import Foundation
 #endif
 
 /// RFC 3339 UTC timestamps with second precision, as Kubernetes writes `creationTimestamp`.
+///
+/// The stand-in keeps its own civil-date arithmetic (and JSON escaping, in JSONWriter) on purpose instead of
+/// using the product's `CommonBasics`: it is the independent implementation the product is tested against,
+/// so a bug in a shared helper must not hide itself on both sides. It formats only the current time.
 enum Timestamp {
     static func now() -> String { format(Date()) }
 

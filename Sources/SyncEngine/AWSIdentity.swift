@@ -12,41 +12,49 @@ struct AWSIdentity {
     /// True when the settings name any credentials (keys, or a web identity token file).
     var hasCredentials: Bool { accessKeyID != nil || webIdentityTokenFile != nil }
 
-    /// Appends a line to `problems` for each mistake. `requireCredentials` is false in node mode, where the
-    /// AWS shared files may provide the credentials instead.
-    static func parse(_ values: SettingValues, requireCredentials: Bool, problems: inout [String]) -> AWSIdentity {
-        typealias K = HelperSettings.Key
-        let accessKeyID = values.string(K.accessKeyID)
-        let secretKey = values.string(K.secretAccessKey)
-        let webIdentity = values.string(K.webIdentityTokenFile)
-        let roleARN = values.string(K.roleARN)
+    /// Reads the identity, leaving a problem in `reader` for each mistake. `requireCredentials` is false in node
+    /// mode, where the AWS shared files may provide the credentials instead.
+    static func read(_ reader: inout SettingsReader, requireCredentials: Bool) -> AWSIdentity {
+        let accessKeyID = reader.string(.accessKeyID)
+        let secretKey = reader.string(.secretAccessKey)
+        let sessionToken = reader.string(.sessionToken)
+        let webIdentity = reader.string(.webIdentityTokenFile)
+        let roleARN = reader.string(.roleARN)
         switch (accessKeyID, secretKey) {
         case (nil, nil):
             if webIdentity == nil && requireCredentials {
-                problems.append("no AWS credentials: provide AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (files in the AWS config folder, default /config-aws, or environment variables), or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE")
+                let folder = reader.values.filePaths[Setting.accessKeyID.key].map { " (files in \(FilePaths.directory(of: $0)))" } ?? ""
+                reader.missing(.accessKeyID, "no AWS credentials: provide AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\(folder) or environment variables of those names, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE")
             }
         case (nil, _?):
-            problems.append("\(K.accessKeyID) is missing while \(K.secretAccessKey) is set (\(values.origin(K.secretAccessKey))): add the access key id that belongs to the secret key")
+            reader.missing(.accessKeyID, "AWS_ACCESS_KEY_ID is missing while AWS_SECRET_ACCESS_KEY is set (\(reader.origin(.secretAccessKey))): add the access key id that belongs to the secret key, in \(reader.values.placesFor(.accessKeyID))")
         case (let id?, nil):
-            problems.append("\(K.secretAccessKey) is missing for access key \(redactedKeyID(id)): add it next to \(K.accessKeyID) (\(values.origin(K.accessKeyID)))")
+            reader.missing(.secretAccessKey, "AWS_SECRET_ACCESS_KEY is missing for access key \(redactedKeyID(id)) (\(reader.origin(.accessKeyID))): add it in \(reader.values.placesFor(.secretAccessKey))")
         case (let id?, _?):
-            if !isPlausibleAccessKeyID(id) {
-                problems.append("\(K.accessKeyID) (\(values.origin(K.accessKeyID))) does not look like an AWS access key id (16-128 letters and digits, e.g. AKIA...): check that the file holds the key id itself")
+            if let problem = AWSAccess.keyValueProblem(id) {
+                reader.invalid(.accessKeyID, problem)
+            } else if !isPlausibleAccessKeyID(id) {
+                reader.invalid(.accessKeyID, "does not look like an AWS access key id (16-128 letters and digits, e.g. AKIA...): check that it holds the key id itself")
             }
         }
+        // Quotes or stray characters pasted with a key make AWS answer with a confusing error: say so here,
+        // with every other problem and the file or variable to fix.
+        for (setting, value) in [(Setting.secretAccessKey, secretKey), (.sessionToken, sessionToken)] {
+            if let value, let problem = AWSAccess.keyValueProblem(value) { reader.invalid(setting, problem) }
+        }
         if webIdentity != nil && roleARN == nil {
-            problems.append("\(K.webIdentityTokenFile) is set but \(K.roleARN) is not: set the ARN of the role to assume with the web identity token")
+            reader.missing(.roleARN, "AWS_WEB_IDENTITY_TOKEN_FILE is set (\(reader.origin(.webIdentityTokenFile))) but AWS_ROLE_ARN is not: set the ARN of the role to assume with the web identity token")
         }
         if let roleARN, !roleARN.hasPrefix("arn:") {
-            problems.append("\(K.roleARN) (\(values.origin(K.roleARN))): \"\(printable(roleARN))\" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
+            reader.invalid(.roleARN, "\"\(printable(roleARN))\" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
         }
         return AWSIdentity(
             accessKeyID: accessKeyID,
             secretAccessKey: secretKey.map(Sensitive.init),
-            sessionToken: values.string(K.sessionToken).map(Sensitive.init),
+            sessionToken: sessionToken.map(Sensitive.init),
             roleARN: roleARN,
-            externalID: values.string(K.externalID),
-            roleSessionName: values.string(K.roleSessionName),
+            externalID: reader.string(.externalID),
+            roleSessionName: reader.string(.roleSessionName),
             webIdentityTokenFile: webIdentity
         )
     }

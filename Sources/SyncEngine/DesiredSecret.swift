@@ -90,28 +90,3 @@ public struct DesiredSecret: Sendable, Hashable {
         return Array(json.utf8)
     }
 }
-
-/// JSON string literals, written by hand where the output must be byte-for-byte stable (the secret's
-/// content is compared as bytes) or cheap (log lines).
-public enum JSONString {
-    public static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
-}

@@ -134,7 +134,7 @@ import Testing
         #expect(throws: KubeConfigurationError("user \"ghost\" (of context \"no-user\") not found in \(path); users: u")) {
             try KubeConfiguration.kubeconfig(path: path, context: "no-user")
         }
-        #expect(throws: KubeConfigurationError("kubeconfig \(path) has no current-context; pass a context (contexts: no-cluster, no-user)")) {
+        #expect(throws: KubeConfigurationError("kubeconfig \(path) has no current-context; pass a context with --context (contexts: no-cluster, no-user)")) {
             try KubeConfiguration.kubeconfig(path: path)
         }
     }
@@ -148,15 +148,22 @@ import Testing
         }
     }
 
-    @Test func execPluginsAreRefusedClearly() throws {
+    /// EKS's `aws eks get-token` entry, as `aws eks update-kubeconfig` writes it.
+    @Test func eksExecPluginIsRead() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let path = try directory.write("config", KubeconfigFixtures.exec)
-        #expect {
-            try KubeConfiguration.kubeconfig(path: path)
-        } throws: { error in
-            "\(error)".contains("uses exec credential plugins, which this client does not support")
-        }
+        let configuration = try KubeConfiguration.kubeconfig(path: path)
+        guard case .exec(let exec) = configuration.auth else { Issue.record("\(configuration.auth)"); return }
+        #expect(exec.command == "aws")
+        #expect(exec.args == ["--region", "us-east-1", "eks", "get-token", "--cluster-name", "demo"])
+        #expect(exec.env.map(\.name) == ["AWS_PROFILE"] && exec.env.map(\.value) == ["prod"])
+        #expect(exec.apiVersion == "client.authentication.k8s.io/v1beta1")
+        // v1beta1 without interactiveMode: IfAvailable (client-go api/v1/defaults.go).
+        #expect(exec.interactiveMode == .ifAvailable)
+        #expect(!exec.provideClusterInfo)
+        #expect(exec.cluster.server == "https://ABCDEF.gr7.us-east-1.eks.amazonaws.com")
+        #expect("\(configuration.auth)" == "exec plugin aws")
     }
 
     @Test func invalidYAMLNamesTheFileAndLine() throws {
@@ -200,18 +207,22 @@ import Testing
         }
     }
 
-    @Test func resolvePrefersInClusterOverHome() throws {
+    /// As client-go's DeferredLoadingClientConfig: a kubeconfig that exists wins; in-cluster is the fallback
+    /// when the files give no configuration at all.
+    @Test func resolveFallsBackToInClusterOnlyWithoutAKubeconfig() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         try directory.write("home/.kube/config", KubeconfigFixtures.json)
-        // In-cluster is chosen (and fails on the missing ServiceAccount files, which proves it was chosen).
-        #expect {
-            try KubeConfiguration.resolve(
-                kubeconfigPath: nil, context: nil,
-                environment: ["HOME": directory.path + "/home", "KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"]
-            )
-        } throws: { error in
-            "\(error)".contains("/var/run/secrets/kubernetes.io/serviceaccount/token") || "\(error)".contains("in-cluster")
+        let inPod = ["KUBERNETES_SERVICE_HOST": "10.0.0.1", "KUBERNETES_SERVICE_PORT": "443"]
+        let byHome = try KubeConfiguration.resolve(kubeconfigPath: nil, context: nil, environment: inPod.merging(["HOME": directory.path + "/home"]) { $1 })
+        #expect(byHome.server == "https://kubernetes.docker.internal:6443")
+        // Without one, in-cluster is chosen (and fails on the missing ServiceAccount files, which proves it).
+        for environment in [inPod.merging(["HOME": directory.path + "/nohome"]) { $1 }, inPod.merging(["KUBECONFIG": "/missing"]) { $1 }] {
+            #expect {
+                try KubeConfiguration.resolve(kubeconfigPath: nil, context: nil, environment: environment)
+            } throws: { error in
+                "\(error)".contains("/var/run/secrets/kubernetes.io/serviceaccount/token")
+            }
         }
     }
 }

@@ -120,7 +120,7 @@ enum FuzzChecks {
         guard let root else { return }
         do {
             let file = try KubeconfigFile(root: root, path: "/fuzz/kubeconfig")
-            let configuration = try file.configuration(context: nil, home: "/nonexistent-home")
+            let configuration = try file.configuration(context: nil, namespace: nil, home: "/nonexistent-home")
             _ = configuration.description
         } catch {
             try oneLine("kubeconfig", "\(error)")

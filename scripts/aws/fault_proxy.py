@@ -20,7 +20,10 @@ RULE = {"match": {"target": "substring of X-Amz-Target", "action": "STS Action",
         "times": 1,                                   # how many matching requests it applies to (default 1)
         "status": 400, "headers": {...}, "body": "...",  # answer with this instead of forwarding, or
         "drop": true,                                 # close the connection without an answer, or
-        "delay": 0.5}                                 # wait, then carry on (forward or answer)
+        "delay": 0.5,                                 # wait, then carry on (forward or answer), or
+        "expires_in": 43200}                          # forward, then set every expiresAt of the answer to now +
+                                                      # that many seconds (moto sends a fixed past expiry; a
+                                                      # demo of refresh-from-expiry needs a real one)
 
 --sign-unsigned FIXTURE.json: sign unsigned requests (AssumeRoleWithWebIdentity, which AWS accepts unsigned but
 moto with signature checking on cannot handle) with the fixture's "allowed" keys before forwarding; the log
@@ -252,6 +255,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             entry["status"] = 502
             return self._send(502, [("Content-Type", "text/plain")], f"upstream error: {e}".encode(), offset)
         entry["status"] = status
+        if rule is not None and "expires_in" in rule and status == 200:
+            resp_body = with_expiry(resp_body, time.time() + float(rule["expires_in"]))
+            entry["fault"] = "expires_in"
         return self._send(status, resp_headers, resp_body, offset)
 
     def _sign(self, method, body, out_headers):
@@ -267,6 +273,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
         result = [(k, v) for k, v in req.headers.items()]
         result.append(("Content-Length", str(len(body))))
         return result
+
+
+def with_expiry(body, expires_at):
+    """An ECR GetAuthorizationToken answer with every expiresAt set to `expires_at` (as AWS writes it)."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return body
+    for entry in data.get("authorizationData", []) if isinstance(data, dict) else []:
+        entry["expiresAt"] = round(expires_at, 3)
+    return json.dumps(data).encode()
 
 
 def forward(method, path, headers, body):

@@ -26,23 +26,7 @@ CHART=deploy/helm/aws-ecr-cred-helper
 OUT=$DEPLOY_TOOLS/rendered
 rm -rf "$OUT"
 mkdir -p "$OUT" "$OUT/checkov"
-passed=0
-failed=0
-step() {
-  local name=$1
-  shift
-  local log
-  log=$(mktemp)
-  if "$@" >"$log" 2>&1; then
-    passed=$((passed + 1))
-    echo "ok   $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name"
-    sed 's/^/     /' "$log" | tail -60
-  fi
-  rm -f "$log"
-}
+source scripts/lib/steps.sh
 must_fail() {
   # Runs a render that must be refused, and checks the message names the fix.
   local want=$1

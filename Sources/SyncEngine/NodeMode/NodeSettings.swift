@@ -12,17 +12,18 @@ public struct NodeSettings: Sendable, Hashable {
     /// True when the settings themselves name credentials (keys, or a role with a web identity token file).
     public var hasCredentials: Bool { aws.accessKeyID != nil || aws.webIdentityTokenFile != nil }
 
+    /// The settings node mode reads: the AWS identity, REFRESH_MARGIN and the log level (no namespaces, no region).
+    public static let settings: [Setting] = [
+        .awsConfigDirectory, .accessKeyID, .secretAccessKey, .sessionToken, .roleARN, .externalID, .roleSessionName,
+        .webIdentityTokenFile, .refreshMargin, .logLevel,
+    ]
+
+    /// Validates the values; throws every problem at once.
     public static func parse(_ values: SettingValues) throws(ConfigurationError) -> NodeSettings {
-        var problems: [String] = []
-        let identity = AWSIdentity.parse(values, requireCredentials: false, problems: &problems)
-        var margin = defaultCacheMargin
-        let key = HelperSettings.Key.refreshMargin
-        if let text = values.string(key) {
-            if let parsed = DurationParsing.parse(text) { margin = parsed } else {
-                problems.append("\(key) (\(values.origin(key))): \"\(printable(text))\" is not a duration (e.g. 1h, 30m, 3600)")
-            }
-        }
-        if !problems.isEmpty { throw ConfigurationError(problems: problems) }
+        var reader = SettingsReader(values)
+        let identity = AWSIdentity.read(&reader, requireCredentials: false)
+        let margin = reader.duration(.refreshMargin, fallback: defaultCacheMargin, minimum: .zero)
+        try reader.check()
         return NodeSettings(
             aws: AWSAccess(
                 accessKeyID: identity.accessKeyID, secretAccessKey: identity.secretAccessKey, sessionToken: identity.sessionToken,

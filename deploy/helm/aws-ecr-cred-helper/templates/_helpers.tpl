@@ -159,6 +159,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   value: {{ include "ecrhelper.leaseNamespace" . | quote }}
 - name: LEADER_ELECTION_LEASE_NAME
   value: {{ .Values.leaderElection.leaseName | quote }}
+- name: LEADER_ELECTION_LEASE_DURATION
+  value: {{ .Values.leaderElection.leaseDuration | quote }}
+- name: LEADER_ELECTION_RENEW_DEADLINE
+  value: {{ .Values.leaderElection.renewDeadline | quote }}
 {{- end }}
 {{- if .Values.fleet.enabled }}
 - name: FLEET_GROUP

@@ -36,12 +36,6 @@ public enum DurationParsing {
 }
 
 extension Duration {
-    /// Seconds as a Double, for arithmetic with wall-clock dates and for display.
-    public var seconds: Double {
-        let (s, attos) = components
-        return Double(s) + Double(attos) / 1e18
-    }
-
     /// `11h30m0s`-style rendering for logs and `--help`.
     public var humanReadable: String {
         var total = Int64(seconds.rounded())
