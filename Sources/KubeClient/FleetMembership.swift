@@ -67,6 +67,8 @@ public actor FleetMembership {
     private var watchers: [Int: AsyncStream<[String]>.Continuation] = [:]
     private var nextWatcherID = 0
     private var waiter: CheckedContinuation<Void, Never>?
+    /// The last problem reported at warning level, per request kind: a streak of the same failure is told once.
+    private var problems: [String: String] = [:]
     private var nudged = false
 
     public init(
@@ -235,11 +237,14 @@ public actor FleetMembership {
 
     private func renewOnce() async {
         let sent = ContinuousClock.now
-        let ok = await LeaseTiming.withTimeout(requestTimeout) { await self.writeOwnLease() } ?? false
-        if ok {
+        let timeout = requestTimeout
+        let ok = await LeaseTiming.withTimeout(timeout) { await self.writeOwnLease() }
+        if ok == true {
             lastRenewal = sent
+            solved("renew")
         } else {
             ownLease = nil
+            if ok == nil { problem("renew", "renewing the fleet membership lease \(namespace)/\(leaseName) timed out after \(timeout)") }
         }
     }
 
@@ -274,11 +279,11 @@ public actor FleetMembership {
                 ownLease = try await client.create(fresh)
                 return true
             } catch {
-                logger.debug("could not create the fleet membership lease", metadata: ["error": "\(error)"])
+                problem("renew", "could not create the fleet membership lease \(namespace)/\(leaseName): \(error)\(Self.advice(error))")
                 return false
             }
         } catch {
-            logger.debug("could not renew the fleet membership lease", metadata: ["error": "\(error)"])
+            problem("renew", "could not renew the fleet membership lease \(namespace)/\(leaseName): \(error)\(Self.advice(error))")
             return false
         }
     }
@@ -297,11 +302,33 @@ public actor FleetMembership {
         case .success(let leases):
             absorb(leases, at: .now)
             lastList = sent
+            solved("list")
         case .failure(let error):
-            logger.debug("could not list the fleet group's leases", metadata: ["error": "\(error)"])
+            problem("list", "could not list the fleet group's leases in \(namespace): \(error)\(Self.advice(error))")
         case nil:
-            logger.debug("listing the fleet group's leases timed out")
+            problem("list", "listing the fleet group's leases in \(namespace) timed out")
         }
+    }
+
+    /// A failure, at warning level the first time in a streak (the loop retries every `retryPeriod`).
+    private func problem(_ kind: String, _ line: String) {
+        if problems[kind] == line {
+            logger.debug("\(line)")
+        } else {
+            problems[kind] = line
+            logger.warning("\(line)")
+        }
+    }
+
+    private func solved(_ kind: String) {
+        guard problems.removeValue(forKey: kind) != nil else { return }
+        logger.info("fleet membership: \(kind == "list" ? "listing the group" : "renewing the lease") works again")
+    }
+
+    /// The fix for a refusal, which is the user's to make.
+    private static func advice(_ error: any Error) -> String {
+        guard let error = error as? KubeAPIError, error.isForbidden else { return "" }
+        return "; the Helm chart grants the fleet membership rules with fleet.enabled (docs/fleet-scale-out.md lists them)"
     }
 
     /// Replaces the view with a fresh list. A Lease's clock restarts when its spec changed, at the time the

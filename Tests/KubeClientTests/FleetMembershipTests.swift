@@ -65,6 +65,7 @@ struct FleetMembershipTests {
         let group: String
         let clients: [String: KubernetesClient]
         let logger: Logger
+        let logs: CapturedLogs
         let standIn: KubeTestServer?
         let real: RealAPIServer?
         /// Per member: the RBAC identity's name (real server).
@@ -119,7 +120,7 @@ struct FleetMembershipTests {
                 for name in members {
                     clients[name] = try KubernetesClient(configuration: cluster.configuration(auth: .bearerToken("token-\(name)-\(id)")), logger: logger)
                 }
-                let world = World(kind: kind, namespace: namespace, group: group, clients: clients, logger: logger, standIn: cluster.server, real: nil, identities: [:])
+                let world = World(kind: kind, namespace: namespace, group: group, clients: clients, logger: logger, logs: logs, standIn: cluster.server, real: nil, identities: [:])
                 do {
                     try await body(world)
                 } catch {
@@ -138,7 +139,7 @@ struct FleetMembershipTests {
                 let configuration = KubeConfiguration(server: server.url, caPEM: Array(server.caPEM.utf8), auth: .bearerToken(identity.token))
                 clients[name] = try KubernetesClient(configuration: configuration, logger: logger)
             }
-            let world = World(kind: kind, namespace: namespace, group: group, clients: clients, logger: logger, standIn: nil, real: server, identities: identities)
+            let world = World(kind: kind, namespace: namespace, group: group, clients: clients, logger: logger, logs: logs, standIn: nil, real: server, identities: identities)
             do {
                 try await body(world)
             } catch {
@@ -278,6 +279,11 @@ struct FleetMembershipTests {
             let after = Array(log.all[mark...])
             let gaveUp = try #require(log.all[mark...].firstIndex { $0.member == cut && $0.members.isEmpty }, "\(after)")
             #expect(gaveUp < tookOver, "c still served when the others took over: \(after)")
+            // One warning for the streak of failed renewals, naming the Lease (and on the real server the
+            // missing RBAC), however many retries failed.
+            let warnings = world.logs.all.filter { $0.hasPrefix("warning") && $0.contains("could not renew the fleet membership lease \(world.namespace)/\(c.membership.leaseName)") }
+            #expect(warnings.count == 1, "\(warnings)")
+            if kind == .real { #expect(warnings.first?.contains("forbidden") == true, "\(warnings)") }
             if let standIn = world.standIn {
                 // Access back: c joins again and the three share the keys once more.
                 await standIn.clearFaults()
