@@ -40,15 +40,8 @@ if [ $envtest = 1 ] && ! envtest_find; then
   exit 1
 fi
 
-if ! command -v wrk >/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "== installing wrk (the independent load generator for the fan-out floor)" >&2
-    apt-get update -qq >&2 && apt-get install -y -qq wrk >&2
-  else
-    echo "wrk is needed for the fan-out floor: apt-get install wrk" >&2
-    exit 1
-  fi
-fi
+source scripts/lib/steps.sh
+ensure_debian_package wrk wrk "the independent load generator for the fan-out floor"
 
 ensure_venv
 if [ -z "$bin_dir" ]; then

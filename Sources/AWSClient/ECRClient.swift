@@ -224,7 +224,7 @@ public final class ECRClient: Sendable {
         do {
             decoded = try JSONDecoder().decode(Response.self, from: Data(body))
         } catch {
-            throw AWSError.malformed("the response is not the expected JSON (\(describe(error)))", operation: operation)
+            throw AWSError.malformed("the response is not the expected JSON (\(DecodingProblem.describe(error)))", operation: operation)
         }
         guard let entries = decoded.authorizationData else {
             throw AWSError.malformed("the response has no authorizationData", operation: operation)
@@ -250,7 +250,7 @@ public final class ECRClient: Sendable {
         do {
             decoded = try JSONDecoder().decode(PublicResponse.self, from: Data(body))
         } catch {
-            throw AWSError.malformed("the response is not the expected JSON (\(describe(error)))", operation: operation)
+            throw AWSError.malformed("the response is not the expected JSON (\(DecodingProblem.describe(error)))", operation: operation)
         }
         guard let entry = decoded.authorizationData, let token = entry.authorizationToken else {
             throw AWSError.malformed("the response has no authorizationData.authorizationToken", operation: operation)
@@ -260,21 +260,6 @@ public final class ECRClient: Sendable {
         } catch var e as AWSError {
             e.operation = operation
             throw e
-        }
-    }
-
-    /// A decoding error without the document's values (they might hold a token).
-    static func describe(_ error: any Error) -> String {
-        guard let e = error as? DecodingError else { return "invalid JSON" }
-        func path(_ p: [any CodingKey]) -> String {
-            p.isEmpty ? "top level" : p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch e {
-        case .typeMismatch(_, let ctx): return "wrong type at \(path(ctx.codingPath))"
-        case .valueNotFound(_, let ctx): return "missing value at \(path(ctx.codingPath))"
-        case .keyNotFound(let key, let ctx): return "missing \(key.stringValue) at \(path(ctx.codingPath))"
-        case .dataCorrupted(let ctx): return ctx.codingPath.isEmpty ? "invalid JSON" : "bad value at \(path(ctx.codingPath))"
-        @unknown default: return "invalid JSON"
         }
     }
 }

@@ -76,8 +76,8 @@ struct SyncCommand: Subcommand {
     /// The controller's log during `sync`: what only it knows (throttling, a failed prune, a watch problem:
     /// notice and above) goes through; its progress (info) and its pass summary, which repeats every
     /// failure `sync` prints itself, do not, unless the user asked for debug detail. The summary is the event
-    /// with the `namespaces_failed` metadata (a field, not its text); SyncController should log it without
-    /// the joined failures, as said in the first-hour report, and this filter can then go.
+    /// with the `namespaces_failed` metadata (a field, not its text). In `run` that summary is the one line a
+    /// pass logs about its failures (bounded: each cause once, with a count and a few names).
     var controllerLogger: Logger {
         let user = invocation.logger
         if user.logLevel <= .debug { return user }

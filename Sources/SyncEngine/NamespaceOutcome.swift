@@ -43,6 +43,28 @@ public struct SyncReport: Sendable {
     public var allSucceeded: Bool { outcomes.values.allSatisfy(\.isSuccess) }
 
     /// One line per namespace that is not fine, for `sync`'s exit summary and logs.
+    /// The problems in one bounded line for the pass summary: each distinct cause once, with how many
+    /// namespaces have it and a few of their names, most common first; at most `causes` causes. A pass over
+    /// thousands of failing namespaces thus logs one short line (each namespace's own line is `sync`'s job).
+    public func problemSummary(causes: Int = 3, names: Int = 3) -> String {
+        var byCause: [String: [String]] = [:]
+        for (namespace, outcome) in outcomes {
+            switch outcome {
+            case .written, .unchanged: continue
+            case let .foreign(type): byCause["a secret of that name with type \(type) exists and is not ours", default: []].append(namespace)
+            case let .failed(reason, _): byCause[reason, default: []].append(namespace)
+            }
+        }
+        let ranked = byCause.sorted { $0.value.count != $1.value.count ? $0.value.count > $1.value.count : $0.key < $1.key }
+        var parts = ranked.prefix(causes).map { cause, namespaces in
+            let sorted = namespaces.sorted()
+            let shown = sorted.prefix(names).joined(separator: ", ") + (sorted.count > names ? ", …" : "")
+            return "\(cause) (\(sorted.count) namespace\(sorted.count == 1 ? "" : "s"): \(shown))"
+        }
+        if ranked.count > causes { parts.append("\(ranked.count - causes) more causes") }
+        return parts.joined(separator: "; ")
+    }
+
     public var problemLines: [String] {
         outcomes.sorted { $0.key < $1.key }.compactMap { namespace, outcome in
             switch outcome {

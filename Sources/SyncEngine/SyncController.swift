@@ -471,7 +471,7 @@ public actor SyncController {
         if report.allSucceeded {
             logger.info("sync complete", metadata: metadata)
         } else {
-            logger.warning("sync complete with failures: \(report.problemLines.joined(separator: "; "))", metadata: metadata)
+            logger.warning("sync complete with failures: \(report.problemSummary())", metadata: metadata)
         }
     }
 }

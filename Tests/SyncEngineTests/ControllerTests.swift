@@ -197,7 +197,8 @@ import TestSupport
             }
             await fixture.server.createNamespace("team-new")
             await fixture.server.createNamespace("team-legacy-1")
-            try await eventually("new namespace served", timeout: .seconds(1)) { try await fixture.secret("team-new") != nil }
+            // Served by the namespace watch: the resync (5 minutes) is far beyond this bound.
+            try await eventually("new namespace served", timeout: .seconds(10)) { try await fixture.secret("team-new") != nil }
             #expect(try await fixture.secret("default") == nil)
             #expect(try await fixture.secret("team-legacy-1") == nil)
         }

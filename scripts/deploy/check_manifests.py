@@ -390,7 +390,11 @@ def check_helm(rendered):
         mounts = {m["name"]: m for m in container.get("volumeMounts", [])}
         replicas = deploy["spec"]["replicas"]
         leader = env.get("LEADER_ELECTION", {}).get("value")
-        check(f"{src}: LEADER_ELECTION matches replicas", (leader == "true") == (replicas > 1), f"replicas {replicas}, {leader}")
+        fleet = "FLEET_GROUP" in env
+        check(f"{src}: LEADER_ELECTION matches replicas (never in fleet mode)",
+              (leader == "true") == (replicas > 1 and not fleet), f"replicas {replicas}, {leader}, fleet {fleet}")
+        check(f"{src}: fleet membership Lease rules (get/list/watch/create/update/delete, release namespace) iff fleet mode",
+              has_rule(docs, "Role", "leases", ["get", "list", "watch", "create", "update", "delete"], group="coordination.k8s.io") == fleet)
         check(f"{src}: PodDisruptionBudget iff replicas > 1", bool(find(docs, "PodDisruptionBudget")) == (replicas > 1))
         lease = has_rule(docs, "Role", "leases", ["create"], group="coordination.k8s.io") and has_rule(
             docs, "Role", "leases", ["get", "update"], names=["aws-ecr-cred-helper"], group="coordination.k8s.io")

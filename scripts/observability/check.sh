@@ -30,17 +30,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-if ! command -v prometheus >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ]; then
-    echo "== installing prometheus (prometheus and promtool) from Debian" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
-  else
-    echo "observability: prometheus and promtool are missing: apt-get install prometheus (as root)" >&2
-    exit 1
-  fi
-fi
-
+source scripts/lib/steps.sh
+ensure_debian_package prometheus prometheus "the Prometheus server and promtool"
+ensure_debian_package promtool prometheus "promtool"
 source scripts/lib/venv.sh
 source scripts/lib/moto.sh
 source scripts/lib/envtest.sh
@@ -60,22 +52,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-passed=0
-failed=0
-step() {
-  local name=$1 log
-  shift
-  log=$(mktemp)
-  if "$@" >"$log" 2>&1; then
-    passed=$((passed + 1))
-    echo "ok   $name"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $name"
-    sed 's/^/     /' "$log" | tail -40
-  fi
-  rm -f "$log"
-}
+STEP_TAIL=40
 
 # spec_rules RENDERED OUT: the spec of the one PrometheusRule in RENDERED, as a plain rules file.
 spec_rules() {

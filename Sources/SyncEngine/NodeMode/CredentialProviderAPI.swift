@@ -68,7 +68,7 @@ public enum CredentialProviderAPI {
         do {
             raw = try JSONDecoder().decode(RawRequest.self, from: Data(bytes))
         } catch {
-            throw InputError("standard input is not a JSON CredentialProviderRequest (\(describe(error))): the kubelet sends {\"apiVersion\": \"\(v1)\", \"kind\": \"CredentialProviderRequest\", \"image\": ...}")
+            throw InputError("standard input is not a JSON CredentialProviderRequest (\(DecodingProblem.describe(error))): the kubelet sends {\"apiVersion\": \"\(v1)\", \"kind\": \"CredentialProviderRequest\", \"image\": ...}")
         }
         guard let apiVersion = raw.apiVersion, !apiVersion.isEmpty else {
             throw InputError("the CredentialProviderRequest has no apiVersion: expected one of \(versions.joined(separator: ", "))")
@@ -88,21 +88,6 @@ public enum CredentialProviderAPI {
         }
         return Request(apiVersion: apiVersion, image: image, serviceAccountToken: token.map(Sensitive.init),
                        serviceAccountAnnotations: raw.serviceAccountAnnotations ?? [:])
-    }
-
-    /// A decoding error without the document's values (it may hold a token).
-    static func describe(_ error: any Error) -> String {
-        guard let e = error as? DecodingError else { return "invalid JSON" }
-        func path(_ p: [any CodingKey]) -> String {
-            p.isEmpty ? "the top level" : p.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-        }
-        switch e {
-        case .typeMismatch(_, let ctx): return "wrong type at \(path(ctx.codingPath))"
-        case .valueNotFound(_, let ctx): return "missing value at \(path(ctx.codingPath))"
-        case .keyNotFound(let key, let ctx): return "missing \(key.stringValue) at \(path(ctx.codingPath))"
-        case .dataCorrupted(let ctx): return ctx.codingPath.isEmpty ? "invalid JSON" : "bad value at \(path(ctx.codingPath))"
-        @unknown default: return "invalid JSON"
-        }
     }
 
     /// A response: credentials for one registry, cached by the kubelet per registry.
