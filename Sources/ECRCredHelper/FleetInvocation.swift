@@ -45,7 +45,7 @@ extension Invocation {
     /// The fleet of this command line, or nil without fleet targets (the single-cluster helper, as before).
     /// Problems of the fleet settings are thrown with every other problem of `extra`.
     func fleet(extraProblems: [String] = []) throws -> FleetInvocation? {
-        let (values, _) = source(concerns: [.fleet, .fleetCluster, .pod]).read()
+        let (values, _) = source(concerns: [.fleet, .fleetCluster, .fleetScale, .pod]).read()
         var reader = SettingsReader(values)
         let settings = FleetSettings.read(&reader)
         let problems = extraProblems + reader.problems.map(\.line)

@@ -27,6 +27,14 @@ extension RunCommand {
         if process.leaderElection != nil, fleet.own == nil {
             problems.append("LEADER_ELECTION holds a Lease in the helper's own cluster, and there is none: run it in a pod, or give --kubeconfig")
         }
+        if fleet.settings.group != nil {
+            if fleet.own == nil {
+                problems.append("FLEET_GROUP holds membership Leases in the helper's own cluster, and there is none: run it in a pod, or give --kubeconfig")
+            }
+            if process.leaderElection != nil {
+                problems.append("FLEET_GROUP and LEADER_ELECTION exclude each other: with a group every replica serves its share of the clusters; turn LEADER_ELECTION off")
+            }
+        }
         if !problems.isEmpty {
             do { _ = try source.load() } catch { problems += error.problems }
             throw HelperFailure(lines: problems)
@@ -35,7 +43,9 @@ extension RunCommand {
         var electionClient: KubernetesClient?
         let tokensSource: ECRTokenSource
         do {
-            if process.leaderElection != nil, let own = fleet.own { electionClient = try ownClient ?? KubernetesClient(configuration: own, logger: logger) }
+            if process.leaderElection != nil || fleet.settings.group != nil, let own = fleet.own {
+                electionClient = try ownClient ?? KubernetesClient(configuration: own, logger: logger)
+            }
             tokensSource = try invocation.tokenSource()
         } catch {
             try? await ownClient?.shutdown()
@@ -45,12 +55,24 @@ extension RunCommand {
         MetricsSystem.bootstrap(HelpfulPrometheusFactory(registry: registry))
         let fleetMetrics = HelperMetrics(scope: .fleet)
         let status = FleetStatus()
+        var membership: FleetMembership?
+        if let group = fleet.settings.group, let client = electionClient {
+            let identity = process.podName ?? invocation.environment["HOSTNAME"] ?? "aws-ecr-cred-helper-\(UInt32.random(in: 0...UInt32.max))"
+            do { try FleetMembership.validate(group: group, identity: identity) } catch {
+                await Self.close(ownClient, electionClient, tokensSource)
+                throw HelperFailure("FLEET_GROUP: \(error)")
+            }
+            membership = FleetMembership(
+                client: client, namespace: process.podNamespace ?? fleet.secretNamespace, group: group, identity: identity,
+                leaseDuration: .seconds(15), renewDeadline: .seconds(10), retryPeriod: .seconds(2), logger: logger)
+        }
         let supervisor = FleetSupervisor(dependencies: .init(
             sources: sources, settings: source, tokens: SharedTokenSource(source: tokensSource, metrics: fleetMetrics), status: status,
+            assignment: membership.map { MembershipAssignment(membership: $0) } ?? ServeEveryCluster(),
             perNamespaceFailures: process.metricsPerNamespace, eventInstance: process.podName, logger: logger))
         var services: [any Service] = [
             FleetService(supervisor: supervisor, election: process.leaderElection.flatMap { election in electionClient.map { (election, $0) } },
-                         status: status, metrics: fleetMetrics, logger: logger)
+                         membership: membership, status: status, metrics: fleetMetrics, logger: logger)
         ]
         let port = process.httpPort
         if port != 0 { services.append(HTTPEndpoints.application(port: port, status: status, registry: registry, logger: logger)) }
@@ -87,11 +109,26 @@ extension RunCommand {
 struct FleetService: Service {
     let supervisor: FleetSupervisor
     let election: (LeaderElectionConfiguration, KubernetesClient)?
+    /// Scale-out: the membership Lease of this replica, held while the fleet runs.
+    let membership: FleetMembership?
     let status: FleetStatus
     let metrics: HelperMetrics
     let logger: Logger
 
     func run() async throws {
+        if let membership {
+            metrics.setLeader(true)
+            let logger = self.logger
+            // The Lease lives as long as the fleet runs; a failure of its own (bad timing settings) is logged
+            // and this replica then serves nothing (its member list stays empty).
+            let holder = Task {
+                do { try await membership.run() } catch { logger.error("fleet membership stopped: \(error)") }
+            }
+            await supervisor.run()
+            holder.cancel()
+            await holder.value
+            return
+        }
         guard let (configuration, client) = election else {
             metrics.setLeader(true)
             await supervisor.run()

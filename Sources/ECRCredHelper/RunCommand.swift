@@ -22,7 +22,7 @@ struct RunCommand: Subcommand {
         once, together with every other problem found.
         """
     static let concerns: [Setting.Concern] = [
-        .locations, .awsLocation, .kubernetes, .fleet, .namespaces, .secret, .aws, .schedule, .serviceAccounts, .writes, .listener, .leaderElection,
+        .locations, .awsLocation, .kubernetes, .fleet, .fleetScale, .namespaces, .secret, .aws, .schedule, .serviceAccounts, .writes, .listener, .leaderElection,
         .pod, .logging,
     ]
     static var exitCodes: [(code: Int32, meaning: String)] {

@@ -279,6 +279,60 @@ import TestSupport
         #expect(passwords.count == 1, "every cluster holds the one login")
     }
 
+    /// Scale-out: two replicas with membership Leases in a management stand-in share four clusters, each
+    /// served by exactly one; when one replica stops, the other takes its clusters.
+    @Test func twoReplicasShareTheFleetAndTakeOver() async throws {
+        let world = try World()
+        let clusters = [try await world.standIn("s-1"), try await world.standIn("s-2"), try await world.standIn("s-3"), try await world.standIn("s-4")]
+        let management = try await KubeTestServer.start(KubeTestServerConfiguration(
+            users: [TestUser(name: "system:serviceaccount:fleet:helper", token: "mgmt-token", rules: [
+                PolicyRule(apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "list", "watch", "create", "update", "delete"], namespaces: ["fleet-system"]),
+            ])],
+            namespaces: ["fleet-system"]))
+        defer { Task { await world.cleanUp(clusters); try? await management.stop() } }
+        for cluster in clusters { try world.writeFile(cluster.name, cluster.kubeconfig) }
+        let client = try KubernetesClient(
+            configuration: KubeConfiguration(server: management.url, caPEM: Array(management.caPEM.utf8), auth: .bearerToken("mgmt-token")),
+            logger: world.logs.logger(label: "mgmt"))
+        defer { Task { try? await client.shutdown() } }
+
+        func replica(_ identity: String) -> (FleetSupervisor, FleetMembership) {
+            let membership = FleetMembership(
+                client: client, namespace: "fleet-system", group: "g-\(world.suffix)", identity: identity,
+                leaseDuration: .seconds(3), renewDeadline: .seconds(2), retryPeriod: .milliseconds(300), logger: world.logs.logger(label: identity))
+            let supervisor = FleetSupervisor(
+                dependencies: .init(
+                    sources: ClusterSources(directory: ClustersDirectory(path: world.directory)), settings: world.settings(),
+                    tokens: SharedTokenSource(source: CountingTokenSource()), status: FleetStatus(),
+                    assignment: MembershipAssignment(membership: membership), logger: world.logs.logger(label: identity)),
+                tickInterval: .milliseconds(100))
+            return (supervisor, membership)
+        }
+        let (one, oneMembership) = replica("replica-1")
+        let (two, twoMembership) = replica("replica-2")
+        let oneLease = Task { try? await oneMembership.run() }
+        let twoLease = Task { try? await twoMembership.run() }
+        let oneTask = Task { await one.run() }
+        let twoTask = Task { await two.run() }
+        defer { for task in [oneTask, twoTask] { task.cancel() }; twoLease.cancel() }
+
+        let names = Set(clusters.map(\.name))
+        try await eventually("the clusters split between the two replicas", timeout: .seconds(20), poll: .milliseconds(50)) {
+            let a = Set(await one.served), b = Set(await two.served)
+            return a.isDisjoint(with: b) && a.union(b) == names && !a.isEmpty && !b.isEmpty
+        }
+        try await world.waitForSecrets(clusters)
+
+        // Replica 1 goes away (its Lease released on the way out): replica 2 serves every cluster.
+        oneTask.cancel()
+        await oneTask.value
+        oneLease.cancel()
+        await oneLease.value
+        try await eventually("replica 2 serves all", timeout: .seconds(10), poll: .milliseconds(50)) {
+            Set(await two.served) == names
+        }
+    }
+
     static func capiSecret(cluster: String, kubeconfig: String, label: String) -> JSONValue {
         [
             "apiVersion": "v1", "kind": "Secret", "type": "cluster.x-k8s.io/secret",

@@ -5,6 +5,8 @@ public struct FleetSettings: Sendable, Equatable {
     public var clusterSecretSelector: String?
     /// `--cluster NAME`: one cluster of the fleet only.
     public var cluster: String?
+    /// FLEET_GROUP: replicas sharing the clusters by membership Leases; nil: this replica serves them all.
+    public var group: String?
 
     public init(clustersDirectory: String? = nil, clusterSecretSelector: String? = nil, cluster: String? = nil) {
         self.clustersDirectory = clustersDirectory
@@ -24,6 +26,13 @@ public struct FleetSettings: Sendable, Equatable {
                 settings.clusterSecretSelector = selector.description
             } catch {
                 reader.invalid(.clusterSecretSelector, error.description)
+            }
+        }
+        if let group = reader.string(.fleetGroup) {
+            if KubernetesNames.isLabel(group) {
+                settings.group = group
+            } else {
+                reader.invalid(.fleetGroup, "\"\(printable(group))\" is not a group name (lowercase letters, digits and '-', at most 63 characters)")
             }
         }
         if let name = reader.string(.cluster) {

@@ -14,6 +14,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
     case clustersDirectory = "CLUSTERS_DIR"
     case clusterSecretSelector = "CLUSTER_SECRET_SELECTOR"
     case cluster = "CLUSTER"
+    case fleetGroup = "FLEET_GROUP"
     // Which namespaces.
     case namespaces = "NAMESPACES"
     case excludeNamespaces = "EXCLUDE_NAMESPACES"
@@ -66,7 +67,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
 
     /// The settings each command reads: a command shows, reads and validates only its concerns.
     public enum Concern: String, CaseIterable, Sendable, Hashable {
-        case locations, awsLocation, kubernetes, fleet, fleetCluster, namespaces, secret, aws, schedule, serviceAccounts, writes, syncPass,
+        case locations, awsLocation, kubernetes, fleet, fleetCluster, fleetScale, namespaces, secret, aws, schedule, serviceAccounts, writes, syncPass,
             listener, leaderElection, pod, logging
 
         /// The heading of the concern's settings in `--help`.
@@ -74,7 +75,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
             switch self {
             case .locations, .awsLocation: "Settings files"
             case .kubernetes: "Kubernetes connection"
-            case .fleet, .fleetCluster: "Fleet (docs/fleet.md)"
+            case .fleet, .fleetCluster, .fleetScale: "Fleet (docs/fleet.md)"
             case .namespaces: "Target namespaces"
             case .secret: "The pull secret"
             case .aws: "AWS"
@@ -139,6 +140,9 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
         case .clusterSecretSelector:
             Declaration(concern: .fleet, flag: "cluster-secret-selector", valueName: "selector",
                 help: "Fleet mode: a label selector for kubeconfig Secrets in the helper's namespace (Cluster API <cluster>-kubeconfig, Argo CD cluster Secrets, or a kubeconfig key), watched.")
+        case .fleetGroup:
+            Declaration(concern: .fleetScale, flag: "fleet-group", valueName: "name",
+                help: "Fleet mode scaled out: replicas with the same group share the clusters through membership Leases in the helper's namespace (docs/fleet-scale-out.md).")
         case .cluster:
             Declaration(concern: .fleetCluster, environment: false, flag: "cluster", valueName: "name",
                 help: "Only this cluster of the fleet (its name in status; local is the helper's own).")
