@@ -148,7 +148,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KubeClientTests",
-            dependencies: ["KubeClient", "KubeTestServer", "TestSupport", .product(name: "Yams", package: "Yams")],
+            dependencies: ["KubeClient", "SyncEngine", "KubeTestServer", "TestSupport", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
         .testTarget(

@@ -19,19 +19,19 @@ enum HTTPEndpoints {
     /// thousands of namespaces takes seconds, even a throttled one minutes; this is a stuck process.
     static let stalledAfter: Duration = .seconds(900)
 
-    static func application(port: Int, status: HelperStatus, registry: PrometheusCollectorRegistry, logger: Logger) -> some Service {
+    static func application(port: Int, status: any HealthReporting, registry: PrometheusCollectorRegistry, logger: Logger) -> some Service {
         Server(port: port, status: status, registry: registry, logger: logger)
     }
 
     /// What a path answers: status, content type, body.
-    static func answer(_ path: String, status: HelperStatus, registry: PrometheusCollectorRegistry) async -> (HTTPResponseStatus, String, [UInt8]) {
+    static func answer(_ path: String, status: any HealthReporting, registry: PrometheusCollectorRegistry) async -> (HTTPResponseStatus, String, [UInt8]) {
         let text = "text/plain; charset=utf-8"
         switch path.split(separator: "?", maxSplits: 1).first.map(String.init) ?? path {
         case "/healthz":
-            let (alive, reason) = await status.liveness(limit: stalledAfter)
+            let (alive, reason) = await status.alive(limit: stalledAfter)
             return (alive ? .ok : .serviceUnavailable, text, Array((reason + "\n").utf8))
         case "/readyz":
-            let (ready, reason) = await status.readiness()
+            let (ready, reason) = await status.ready()
             return (ready ? .ok : .serviceUnavailable, text, Array((reason + "\n").utf8))
         case "/metrics":
             return (.ok, "text/plain; version=0.0.4; charset=utf-8", registry.emitToBuffer())
@@ -42,7 +42,7 @@ enum HTTPEndpoints {
 
     struct Server: Service {
         let port: Int
-        let status: HelperStatus
+        let status: any HealthReporting
         let registry: PrometheusCollectorRegistry
         let logger: Logger
 

@@ -22,7 +22,7 @@ struct RunCommand: Subcommand {
         once, together with every other problem found.
         """
     static let concerns: [Setting.Concern] = [
-        .locations, .awsLocation, .kubernetes, .namespaces, .secret, .aws, .schedule, .serviceAccounts, .writes, .listener, .leaderElection,
+        .locations, .awsLocation, .kubernetes, .fleet, .fleetScale, .namespaces, .secret, .aws, .schedule, .serviceAccounts, .writes, .listener, .leaderElection,
         .pod, .logging,
     ]
     static var exitCodes: [(code: Int32, meaning: String)] {
@@ -39,6 +39,10 @@ struct RunCommand: Subcommand {
     func run() async throws {
         // Before the clients start their threads (see MemoryRelease.limitArenas).
         MemoryRelease.limitArenas(to: 2)
+        if let fleet = try invocation.fleet() {
+            try await runFleet(fleet)
+            return
+        }
         let logger = invocation.logger
         let kubeConfiguration = try invocation.kubeConfiguration()
         let source = invocation.settings

@@ -4,20 +4,22 @@ import FoundationEssentials
 import Foundation
 #endif
 import KubeClient
+import Logging
 import SyncEngine
 
 /// `status`: one row per target namespace: does the secret exist, who manages it, which registries, when
-/// it was refreshed and when it expires. Reads only; makes no AWS call.
+/// it was refreshed and when it expires. In fleet mode one row per cluster, and `--cluster NAME` the
+/// namespaces of one. Reads only; makes no AWS call.
 struct StatusCommand: Subcommand {
     static let name = "status"
     static let abstract = "Show, per target namespace, whether the secret exists, who manages it, its registries, and when it was refreshed and expires."
-    static let discussion = "Reads the cluster only; needs no AWS credentials. EXPIRES is the token's expiry as the helper wrote it."
-    static let concerns: [Setting.Concern] = [.locations, .kubernetes, .namespaces, .secret, .logging]
+    static let discussion = "Reads the cluster only; needs no AWS credentials. EXPIRES is the token's expiry as the helper wrote it. With fleet targets (CLUSTERS_DIR, CLUSTER_SECRET_SELECTOR): a row per cluster; --cluster NAME shows the namespaces of that cluster."
+    static let concerns: [Setting.Concern] = [.locations, .kubernetes, .fleet, .fleetCluster, .namespaces, .secret, .logging]
     static var exitCodes: [(code: Int32, meaning: String)] {
         [
-            (0, "every target namespace holds an unexpired secret managed by the helper or adoptable by it"),
+            (0, "every target namespace holds an unexpired secret managed by the helper or adoptable by it (in every cluster of a fleet)"),
             (1, "status could not be read: a configuration problem or the API server unreachable (one line)"),
-            (2, "some namespace's secret is missing, expired or foreign (the table says which)"),
+            (2, "some namespace's secret is missing, expired or foreign, or some cluster could not be read (the table says which)"),
             (64, "the command line could not be parsed"),
         ]
     }
@@ -27,61 +29,87 @@ struct StatusCommand: Subcommand {
 
     func run() async throws {
         let helperSettings = try invocation.settings.load()
+        if let fleet = try invocation.fleet() {
+            try await fleetStatus(fleet)
+            return
+        }
         let kube = try invocation.oneShotKubeClient()
-        let secrets: [String: Secret]
-        var targets = helperSettings.namespaces.explicitNames
+        let rows: [ClusterInspection.Row]
         do {
             try await KubeReachability.check(kube)
-            let list = try await kube.list(Secret.self, namespace: nil, fieldSelector: "metadata.name=\(helperSettings.secretName)")
-            secrets = Dictionary(list.items.compactMap { s in s.metadata.namespace.map { ($0, s) } }) { a, _ in a }
-            if !helperSettings.namespaces.isExplicitList {
-                let namespaces = try await kube.list(Namespace.self, namespace: nil, labelSelector: helperSettings.namespaces.labelSelector?.description)
-                targets = namespaces.items.compactMap { ns in
-                    guard let name = ns.metadata.name, helperSettings.namespaces.selects(name: name, labels: ns.metadata.labels ?? [:]) else { return nil }
-                    return name
-                }.sorted()
-            }
+            rows = try await ClusterInspection.rows(kube, settings: helperSettings)
         } catch {
             try? await kube.shutdown()
             throw HelperFailure("\(error)")
         }
         try? await kube.shutdown()
-        var table = TextTable(header: ["NAMESPACE", "SECRET", "MANAGED-BY", "REGISTRIES", "REFRESHED", "EXPIRES"])
-        var allFresh = true
-        let now = Date()
-        for namespace in targets {
-            guard let secret = secrets[namespace] else {
-                table.rows.append([namespace, "missing", "-", "-", "-", "-"])
-                allFresh = false
-                continue
-            }
-            let annotations = secret.metadata.annotations ?? [:]
-            let managedBy: String
-            if secret.type != DesiredSecret.type {
-                managedBy = "foreign (\(secret.type ?? "Opaque"))"
-                allFresh = false
-            } else if secret.metadata.labels?[DesiredSecret.managedByLabel] == "aws-ecr-cred-helper" {
-                managedBy = "aws-ecr-cred-helper"
-            } else {
-                managedBy = "other (adoptable)"
-            }
-            let registries = annotations[DesiredSecret.registriesAnnotation] ?? registriesInConfig(secret)
-            let expires = annotations[DesiredSecret.expiresAtAnnotation] ?? "-"
-            var state = "present"
-            if let expiry = KubeTime.parse(expires), expiry < now {
-                state = "expired"
-                allFresh = false
-            }
-            table.rows.append([namespace, state, managedBy, registries, annotations[DesiredSecret.refreshedAtAnnotation] ?? "-", expires])
-        }
-        print(table.render())
-        if !allFresh { throw ExitStatus(code: 2) }
+        print(Self.namespaceTable(rows).render())
+        if !rows.allSatisfy(\.isFresh) { throw ExitStatus(code: 2) }
     }
 
-    private func registriesInConfig(_ secret: Secret) -> String {
-        struct Config: Decodable { var auths: [String: Empty]?; struct Empty: Decodable {} }
-        guard let bytes = secret.decodedData(DesiredSecret.dataKey),
-              let config = try? JSONDecoder().decode(Config.self, from: Data(bytes)) else { return "-" }
-        return (config.auths?.keys.sorted() ?? []).joined(separator: ",")
+    static func namespaceTable(_ rows: [ClusterInspection.Row]) -> TextTable {
+        var table = TextTable(header: ["NAMESPACE", "SECRET", "MANAGED-BY", "REGISTRIES", "REFRESHED", "EXPIRES"])
+        table.rows = rows.map { [$0.namespace, $0.state, $0.managedBy, $0.registries, $0.refreshed, $0.expires] }
+        return table
+    }
+
+    /// A row per cluster, read all at once (an unreachable one fails alone); with --cluster, that
+    /// cluster's namespaces as in single-cluster mode.
+    func fleetStatus(_ fleet: FleetInvocation) async throws {
+        let logger = invocation.logger
+        let (targets, problems) = try await FleetTargets.list(fleet, logger: logger)
+        let base = invocation.settings
+        if fleet.settings.cluster != nil, let target = targets.first {
+            let (rows, failure) = await Self.inspect(target, base: base, logger: logger)
+            if let failure { throw HelperFailure("\(target.name): \(failure)") }
+            print(Self.namespaceTable(rows ?? []).render())
+            if !(rows ?? []).allSatisfy(\.isFresh) { throw ExitStatus(code: 2) }
+            return
+        }
+        let summaries = await withTaskGroup(of: ClusterInspection.Summary.self) { group in
+            for target in targets {
+                group.addTask {
+                    let server = (try? target.connection.get())?.server ?? "-"
+                    let (rows, failure) = await Self.inspect(target, base: base, logger: logger)
+                    if let failure { return ClusterInspection.unreadable(cluster: target.name, server: server, source: target.origin, reason: failure) }
+                    return ClusterInspection.summary(cluster: target.name, server: server, source: target.origin, rows: rows ?? [])
+                }
+            }
+            var all: [ClusterInspection.Summary] = []
+            for await summary in group { all.append(summary) }
+            return all.sorted { $0.cluster < $1.cluster }
+        }
+        var table = TextTable(header: ["CLUSTER", "STATE", "FRESH", "EARLIEST-EXPIRY", "SERVER", "SOURCE"])
+        table.rows = summaries.map { [$0.cluster, $0.isOK ? "ok" : ($0.state == "stale" ? "stale" : "unreadable"), "\($0.fresh)/\($0.targets)", $0.earliestExpiry, $0.server, $0.source] }
+        print(table.render())
+        for summary in summaries where !summary.isOK && summary.state != "stale" {
+            Console.line("\(summary.cluster): \(summary.state)", level: .error, metadata: ["cluster": "\(summary.cluster)"])
+        }
+        for problem in problems { Console.line(problem, level: .error) }
+        if !summaries.allSatisfy(\.isOK) || !problems.isEmpty { throw ExitStatus(code: 2) }
+    }
+
+    /// One cluster's rows, or why they could not be read (one line).
+    static func inspect(_ target: ClusterTarget, base: FileSettingsSource, logger: Logger) async -> (rows: [ClusterInspection.Row]?, failure: String?) {
+        let configuration: KubeConfiguration
+        switch target.connection {
+        case .failure(let error): return (nil, error.description)
+        case .success(let value): configuration = value
+        }
+        let settings: HelperSettings
+        do {
+            settings = try OverriddenSettingsSource(base: base, override: target.namespaceOverride).load()
+        } catch {
+            return (nil, error.problems.joined(separator: "; "))
+        }
+        let client: KubernetesClient
+        do { client = try FleetInvocation.oneShotClient(configuration, logger) } catch { return (nil, "\(error)") }
+        defer { Task { try? await client.shutdown() } }
+        if let problem = await FleetSync.reachability(client) { return (nil, problem) }
+        do {
+            return (try await ClusterInspection.rows(client, settings: settings), nil)
+        } catch {
+            return (nil, "\(error)")
+        }
     }
 }

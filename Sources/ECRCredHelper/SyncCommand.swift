@@ -12,7 +12,7 @@ struct SyncCommand: Subcommand {
         summary line; with LOG_FORMAT=json every one of those lines is a JSON object. The pass's own progress \
         is logged only with LOG_LEVEL=debug.
         """
-    static let concerns: [Setting.Concern] = [.locations, .awsLocation, .kubernetes, .namespaces, .secret, .aws, .serviceAccounts, .writes, .syncPass, .logging]
+    static let concerns: [Setting.Concern] = [.locations, .awsLocation, .kubernetes, .fleet, .fleetCluster, .namespaces, .secret, .aws, .serviceAccounts, .writes, .syncPass, .logging]
     static var exitCodes: [(code: Int32, meaning: String)] {
         [
             (0, "every target namespace holds a fresh secret"),
@@ -35,6 +35,10 @@ struct SyncCommand: Subcommand {
             throw HelperFailure(lines: error.problems + reader.problems.map(\.line))
         }
         if !reader.problems.isEmpty { throw HelperFailure(lines: reader.problems.map(\.line)) }
+        if let fleet = try invocation.fleet() {
+            try await syncFleet(fleet, timeout: timeout)
+            return
+        }
         let tokens = try invocation.tokenSource()
         let kube: KubernetesClient
         do { kube = try invocation.oneShotKubeClient() } catch {

@@ -56,8 +56,7 @@ public actor LeaderElector {
     /// Whether the last write of the lease by this replica succeeded and has not been given up.
     private var holdsLease = false
     private var stopping = false
-    private var observedSpec: Lease.Spec?
-    private var observedAt = ContinuousClock.now
+    private var observed = LeaseObservation(spec: nil, at: .now)
     private var attempt: Task<Bool, Never>?
     private var leaderTask: Task<Void, Never>?
     private var finishing: Task<Void, Never>?
@@ -196,17 +195,7 @@ public actor LeaderElector {
         let task = Task { await self.tryAcquireOrRenew() }
         attempt = task
         defer { attempt = nil }
-        let finished = await withTaskGroup(of: Bool?.self) { group in
-            group.addTask { await task.value }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-        guard let finished else {
+        guard let finished = await LeaseTiming.withTimeout(timeout, { await task.value }) else {
             task.cancel()
             logger.debug("lease request timed out")
             return false
@@ -215,16 +204,13 @@ public actor LeaderElector {
     }
 
     private func observe(_ lease: Lease) {
-        if lease.spec != observedSpec {
-            observedSpec = lease.spec
-            observedAt = .now
-        }
+        observed.observe(lease.spec, at: .now)
     }
 
     private func tryAcquireOrRenew() async -> Bool {
         let now = ContinuousClock.now
-        let stamp = KubeTime.microTime(Date())
-        let durationSeconds = Int32(clamping: max(1, Int64(configuration.leaseDuration.seconds.rounded(.up))))
+        let stamp = LeaseTiming.stamp()
+        let durationSeconds = LeaseTiming.durationSeconds(configuration.leaseDuration)
         let lease: Lease
         do {
             lease = try await client.get(Lease.self, namespace: configuration.namespace, name: configuration.leaseName)
@@ -251,8 +237,7 @@ public actor LeaderElector {
         let spec = lease.spec ?? Lease.Spec()
         let holder = spec.holderIdentity ?? ""
         if !holder.isEmpty && holder != configuration.identity {
-            let heldFor = Duration.seconds(Int(spec.leaseDurationSeconds ?? 0))
-            if observedAt.duration(to: now) < heldFor {
+            if !observed.isExpired(at: now) {
                 holdsLease = false
                 return false
             }
@@ -289,7 +274,7 @@ public actor LeaderElector {
         do {
             var lease = try await client.get(Lease.self, namespace: configuration.namespace, name: configuration.leaseName)
             guard lease.spec?.holderIdentity == configuration.identity else { return }
-            let stamp = KubeTime.microTime(Date())
+            let stamp = LeaseTiming.stamp()
             lease.spec = .init(
                 holderIdentity: "", leaseDurationSeconds: 1, acquireTime: stamp, renewTime: stamp,
                 leaseTransitions: lease.spec?.leaseTransitions

@@ -12,6 +12,7 @@ public actor EventRecorder {
     let client: KubernetesClient
     let podName: String
     let podNamespace: String
+    let involvedObject: ObjectReference
     let logger: Logger
     private var disabled = false
 
@@ -19,6 +20,18 @@ public actor EventRecorder {
         self.client = client
         self.podName = podName
         self.podNamespace = podNamespace
+        self.involvedObject = ObjectReference(apiVersion: "v1", kind: "Pod", name: podName, namespace: podNamespace)
+        self.logger = logger
+    }
+
+    /// Events in a fleet's remote cluster, where the helper has no Pod: on the Namespace `namespace`
+    /// itself (`kubectl get events -n <namespace>` shows them), reported by `instance` (the helper's Pod,
+    /// in the fleet's own cluster).
+    public init(remote client: KubernetesClient, namespace: String, instance: String, logger: Logger) {
+        self.client = client
+        self.podName = instance
+        self.podNamespace = namespace
+        self.involvedObject = ObjectReference(apiVersion: "v1", kind: "Namespace", name: namespace)
         self.logger = logger
     }
 
@@ -27,8 +40,8 @@ public actor EventRecorder {
         let now = KubeTime.time(Date())
         let suffix = String(UInt64.random(in: 0..<UInt64.max), radix: 36)
         let event = Event(
-            metadata: ObjectMeta(name: "\(podName).\(suffix)", namespace: podNamespace),
-            involvedObject: ObjectReference(apiVersion: "v1", kind: "Pod", name: podName, namespace: podNamespace),
+            metadata: ObjectMeta(name: "\(involvedObject.name ?? podName).\(suffix)", namespace: podNamespace),
+            involvedObject: involvedObject,
             reason: reason,
             message: String(message.prefix(1024)),
             type: warning ? "Warning" : "Normal",

@@ -121,37 +121,65 @@ public struct HelperMetrics: Sendable {
     /// The family a swift-metrics label belongs to.
     public static func family(named name: String) -> Family? { families.first { $0.name == name } }
 
+    /// Which series a value records. A process serving one cluster records them all without a `cluster`
+    /// label (as before fleet mode). In fleet mode each cluster's controller records its own series with
+    /// `cluster=<name>`, and the fleet records the AWS side once (one token fetch per region for the
+    /// whole fleet), so the token and AWS families carry no `cluster` label.
+    public enum Scope: Sendable, Hashable {
+        case process
+        case cluster(String)
+        case fleet
+    }
+
     private let book: NamespaceBook
     private let perNamespaceFailures: Bool
-    private let lastSuccessGauge: Gauge
-    private let refreshDurationTimer: Metrics.Timer
-    private let refreshFailureCounter: Counter
-    private let managedNamespacesGauge: Gauge
-    private let leaderGauge: Gauge
+    public let scope: Scope
+    private let clusterDimension: [(String, String)]
+    private let lastSuccessGauge: Gauge?
+    private let refreshDurationTimer: Metrics.Timer?
+    private let refreshFailureCounter: Counter?
+    private let managedNamespacesGauge: Gauge?
+    private let leaderGauge: Gauge?
 
     /// - Parameter perNamespaceFailures: also count failed writes per target namespace
     ///   (`namespace_write_failures_total{target_namespace}`): one series per namespace that ever failed.
-    public init(perNamespaceFailures: Bool = false) {
+    public init(perNamespaceFailures: Bool = false, scope: Scope = .process) {
         self.perNamespaceFailures = perNamespaceFailures
-        lastSuccessGauge = Gauge(label: Self.lastSuccess.name)
-        refreshDurationTimer = Metrics.Timer(label: Self.refreshDuration.name, preferredDisplayUnit: .seconds)
-        refreshFailureCounter = Counter(label: Self.refreshFailures.name)
-        managedNamespacesGauge = Gauge(label: Self.managedNamespaces.name)
-        leaderGauge = Gauge(label: Self.leaderFamily.name)
-        for outcome in ["success", "failure"] { _ = Self.awsRequests(outcome: outcome) }
-        for outcome in ["written", "unchanged", "foreign", "failed"] {
-            _ = Counter(label: Self.secretWrites.name, dimensions: [("outcome", outcome)])
+        self.scope = scope
+        let cluster: [(String, String)]
+        if case .cluster(let name) = scope { cluster = [("cluster", name)] } else { cluster = [] }
+        clusterDimension = cluster
+        let recordsAWS = scope == .process || scope == .fleet
+        let recordsCluster = scope != .fleet
+        lastSuccessGauge = recordsCluster ? Gauge(label: Self.lastSuccess.name, dimensions: cluster) : nil
+        refreshDurationTimer = recordsAWS ? Metrics.Timer(label: Self.refreshDuration.name, preferredDisplayUnit: .seconds) : nil
+        refreshFailureCounter = recordsCluster ? Counter(label: Self.refreshFailures.name, dimensions: cluster) : nil
+        managedNamespacesGauge = recordsCluster ? Gauge(label: Self.managedNamespaces.name, dimensions: cluster) : nil
+        leaderGauge = recordsAWS ? Gauge(label: Self.leaderFamily.name) : nil
+        if recordsAWS {
+            for outcome in ["success", "failure"] { _ = Self.awsRequests(outcome: outcome) }
         }
-        for resource in ["secrets", "namespaces"] {
-            _ = Counter(label: Self.watchRestarts.name, dimensions: [("resource", resource)])
+        if recordsCluster {
+            for outcome in ["written", "unchanged", "foreign", "failed"] {
+                _ = Counter(label: Self.secretWrites.name, dimensions: cluster + [("outcome", outcome)])
+            }
+            for resource in ["secrets", "namespaces"] {
+                _ = Counter(label: Self.watchRestarts.name, dimensions: cluster + [("resource", resource)])
+            }
+            _ = Counter(label: Self.apiThrottledRequests.name, dimensions: cluster)
         }
-        _ = Counter(label: Self.apiThrottledRequests.name)
-        book = NamespaceBook()
+        book = NamespaceBook(cluster: cluster, publishes: recordsCluster)
     }
 
+    /// A cluster's controller records only what the login means for its secrets; the fleet's shared
+    /// token source records the fetch itself.
     func tokensFetched(_ login: RegistryLogin, regions: Int, duration: Duration) {
+        if case .cluster = scope {
+            _ = book.tokensFetched(registries: [], expiry: login.earliestExpiry)
+            return
+        }
         Self.awsRequests(outcome: "success").increment(by: regions)
-        refreshDurationTimer.recordNanoseconds(Int64(duration.seconds * 1e9))
+        refreshDurationTimer?.recordNanoseconds(Int64(duration.seconds * 1e9))
         var registries: Set<RegistryKey> = []
         for credential in login.credentials {
             guard let expiresAt = credential.expiresAt else { continue }
@@ -159,26 +187,29 @@ public struct HelperMetrics: Sendable {
             registries.insert(key)
             key.gauge.record(expiresAt.timeIntervalSince1970)
         }
-        // A region or registry no longer configured leaves no stale series behind.
-        for gone in book.tokensFetched(registries: registries, expiry: login.earliestExpiry) {
-            gone.gauge.destroy()
-        }
+        // A region or registry no longer configured leaves no stale series behind (in fleet mode each
+        // region's fetch is recorded alone: only that region's registries are compared).
+        let gone = book.tokensFetched(registries: registries, expiry: login.earliestExpiry, regions: scope == .fleet ? Set(login.credentials.map(\.region)) : nil)
+        for gone in gone { gone.gauge.destroy() }
     }
 
-    func tokenFetchFailed() { Self.awsRequests(outcome: "failure").increment() }
+    func tokenFetchFailed() {
+        if case .cluster = scope { return }
+        Self.awsRequests(outcome: "failure").increment()
+    }
 
-    func refreshFailed() { refreshFailureCounter.increment() }
+    func refreshFailed() { refreshFailureCounter?.increment() }
 
     func syncSucceeded(at date: Date, namespaces: Int) {
-        lastSuccessGauge.record(date.timeIntervalSince1970)
-        managedNamespacesGauge.record(namespaces)
+        lastSuccessGauge?.record(date.timeIntervalSince1970)
+        managedNamespacesGauge?.record(namespaces)
         book.fullPassSucceeded()
     }
 
     func write(_ outcome: NamespaceOutcome, namespace: String) {
-        Counter(label: Self.secretWrites.name, dimensions: [("outcome", outcome.label)]).increment()
+        Counter(label: Self.secretWrites.name, dimensions: clusterDimension + [("outcome", outcome.label)]).increment()
         if case .failed = outcome, perNamespaceFailures {
-            Counter(label: Self.namespaceWriteFailures.name, dimensions: [("target_namespace", namespace)]).increment()
+            Counter(label: Self.namespaceWriteFailures.name, dimensions: clusterDimension + [("target_namespace", namespace)]).increment()
         }
         book.record(outcome, namespace: namespace)
     }
@@ -186,16 +217,25 @@ public struct HelperMetrics: Sendable {
     /// The API server answered a write with 429 (or a 5xx with Retry-After).
     func apiThrottled(_ count: Int) {
         guard count > 0 else { return }
-        Counter(label: Self.apiThrottledRequests.name).increment(by: count)
+        Counter(label: Self.apiThrottledRequests.name, dimensions: clusterDimension).increment(by: count)
     }
 
     func watchRestarted(resource: String) {
-        Counter(label: Self.watchRestarts.name, dimensions: [("resource", resource)]).increment()
+        Counter(label: Self.watchRestarts.name, dimensions: clusterDimension + [("resource", resource)]).increment()
     }
 
     public func setLeader(_ leading: Bool) {
-        leaderGauge.record(leading ? 1 : 0)
+        leaderGauge?.record(leading ? 1 : 0)
         if !leading { book.forgetAll() }
+    }
+
+    /// A cluster that left the fleet: its series go with it.
+    public func forgetCluster() {
+        guard case .cluster = scope else { return }
+        book.forgetAll()
+        lastSuccessGauge?.destroy()
+        managedNamespacesGauge?.destroy()
+        book.destroyGauges()
     }
 
     private static func awsRequests(outcome: String) -> Counter {
@@ -282,22 +322,42 @@ final class NamespaceBook: Sendable {
 
     private let locked = Mutex(Locked())
     private let stateGauges: [HelperMetrics.NamespaceState: Gauge]
+    private let cluster: [(String, String)]
+    private let publishes: Bool
 
-    init() {
+    init(cluster: [(String, String)] = [], publishes: Bool = true) {
         var gauges: [HelperMetrics.NamespaceState: Gauge] = [:]
-        for state in HelperMetrics.NamespaceState.allCases {
-            gauges[state] = Gauge(label: HelperMetrics.targetNamespaces.name, dimensions: [("state", state.rawValue)])
+        if publishes {
+            for state in HelperMetrics.NamespaceState.allCases {
+                gauges[state] = Gauge(label: HelperMetrics.targetNamespaces.name, dimensions: cluster + [("state", state.rawValue)])
+            }
         }
         stateGauges = gauges
+        self.cluster = cluster
+        self.publishes = publishes
     }
 
-    /// Returns the registries whose expiry series must go.
-    func tokensFetched(registries: Set<RegistryKey>, expiry: Date?) -> Set<RegistryKey> {
+    /// Returns the registries whose expiry series must go. `regions`: only registries of these regions
+    /// are compared (a fleet records each region's fetch alone).
+    func tokensFetched(registries: Set<RegistryKey>, expiry: Date?, regions: Set<String>? = nil) -> Set<RegistryKey> {
         locked.withLock { locked in
+            if let regions {
+                let previous = locked.registries.filter { regions.contains($0.region) }
+                locked.registries = locked.registries.subtracting(previous).union(registries)
+                return previous.subtracting(registries)
+            }
             let gone = locked.registries.subtracting(registries)
             locked.registries = registries
             locked.states.currentExpiry = expiry
             return gone
+        }
+    }
+
+    func destroyGauges() {
+        for gauge in stateGauges.values { gauge.destroy() }
+        locked.withLock { locked in
+            if locked.oldestPublished { Gauge(label: HelperMetrics.oldestSecretExpiry.name, dimensions: cluster).destroy() }
+            locked.oldestPublished = false
         }
     }
 
@@ -323,13 +383,14 @@ final class NamespaceBook: Sendable {
     }
 
     private func publish(_ locked: inout Locked) {
+        guard publishes else { return }
         for (state, gauge) in stateGauges { gauge.record(locked.states.counts[state] ?? 0) }
         // Made only when there is a value: a new gauge starts at 0, which would read "expired in 1970".
         if let expiry = locked.states.oldestExpiry {
-            Gauge(label: HelperMetrics.oldestSecretExpiry.name).record(expiry.timeIntervalSince1970)
+            Gauge(label: HelperMetrics.oldestSecretExpiry.name, dimensions: cluster).record(expiry.timeIntervalSince1970)
             locked.oldestPublished = true
         } else if locked.oldestPublished {
-            Gauge(label: HelperMetrics.oldestSecretExpiry.name).destroy()
+            Gauge(label: HelperMetrics.oldestSecretExpiry.name, dimensions: cluster).destroy()
             locked.oldestPublished = false
         }
     }

@@ -241,8 +241,16 @@ public actor SyncController {
             settings: settings, desired: DesiredSecret(name: settings.secretName, login: login), deadline: deps.time.now + passDeadline)
         await queue.add(.all, after: settings.refresh.resync)
         // A pass with an older login after a failed refresh is not a success: status, /readyz, the
-        // last-success metric and the Events keep saying so until a fetch succeeds.
-        if await refresher.failures == 0 { await recordOutcome(report) }
+        // last-success metric and the Events keep saying so until a fetch succeeds. Nor is a pass that
+        // could not list the namespaces its patterns choose from: it reached no target, it did not reach
+        // them all (a role without namespace list/watch used to look ready with nothing written).
+        if await refresher.failures == 0 {
+            if let problem = namespaceListProblem, !settings.namespaces.isExplicitList, !namespaces.isReady {
+                await deps.status.recordFailure("cannot list namespaces to match NAMESPACES patterns or NAMESPACE_SELECTOR: \(problem)")
+            } else {
+                await recordOutcome(report)
+            }
+        }
     }
 
     /// `refresh`: fetch the login, schedule the next refresh. Returns whether it succeeded.

@@ -255,6 +255,16 @@ def check_hardened(source, docs, secret_name=SECRET_NAME, http=True):
     all_rules = rules_of(docs, "ClusterRole") + rules_of(docs, "Role")
     wild = [r for r in all_rules if "*" in r.get("verbs", []) + r.get("resources", []) + r.get("apiGroups", [])]
     check(f"{source}: no wildcard RBAC", not wild, str(wild))
+    # Fleet mode's kubeconfig Secrets (CLUSTER_SECRET_SELECTOR): RBAC cannot select Secrets by label, so that
+    # Role reads the Secrets of the helper's own namespace; only list/watch, only there, only with a selector.
+    fleet_roles = [d for d in find(docs, "Role") if d["metadata"]["name"].endswith("fleet-targets")]
+    fleet_rules = [r for d in fleet_roles for r in d.get("rules", [])]
+    selector = any(e.get("name") == "CLUSTER_SECRET_SELECTOR" for d in find(docs, "Deployment")
+                   for c in d["spec"]["template"]["spec"]["containers"] for e in c.get("env", []))
+    check(f"{source}: fleet kubeconfig Role iff CLUSTER_SECRET_SELECTOR, list/watch on secrets only",
+          bool(fleet_roles) == selector and all(r.get("resources") == ["secrets"] and sorted(r.get("verbs", [])) == ["list", "watch"] for r in fleet_rules),
+          str(fleet_rules))
+    all_rules = rules_of(docs, "ClusterRole") + [r for d in find(docs, "Role") if d not in fleet_roles for r in d.get("rules", [])]
     secret_rules = [r for r in all_rules if "secrets" in r.get("resources", [])]
     check(
         f"{source}: every secret verb limited to {secret_name}",
@@ -380,7 +390,11 @@ def check_helm(rendered):
         mounts = {m["name"]: m for m in container.get("volumeMounts", [])}
         replicas = deploy["spec"]["replicas"]
         leader = env.get("LEADER_ELECTION", {}).get("value")
-        check(f"{src}: LEADER_ELECTION matches replicas", (leader == "true") == (replicas > 1), f"replicas {replicas}, {leader}")
+        fleet = "FLEET_GROUP" in env
+        check(f"{src}: LEADER_ELECTION matches replicas (never in fleet mode)",
+              (leader == "true") == (replicas > 1 and not fleet), f"replicas {replicas}, {leader}, fleet {fleet}")
+        check(f"{src}: fleet membership Lease rules (get/list/watch/create/update/delete, release namespace) iff fleet mode",
+              has_rule(docs, "Role", "leases", ["get", "list", "watch", "create", "update", "delete"], group="coordination.k8s.io") == fleet)
         check(f"{src}: PodDisruptionBudget iff replicas > 1", bool(find(docs, "PodDisruptionBudget")) == (replicas > 1))
         lease = has_rule(docs, "Role", "leases", ["create"], group="coordination.k8s.io") and has_rule(
             docs, "Role", "leases", ["get", "update"], names=["aws-ecr-cred-helper"], group="coordination.k8s.io")

@@ -57,6 +57,8 @@ step "helm refuses: no namespaces" must_fail "config.namespaces is empty" \
   helm template x "$CHART" --set aws.credentials.existingSecret=s --set 'config.namespaces='
 step "helm refuses: misspelt value (values.schema.json)" must_fail "additional properties 'replicas' not allowed" \
   helm template x "$CHART" --set aws.credentials.existingSecret=s --set replicas=2
+step "helm refuses: fleet.replicas below 1 (values.schema.json)" must_fail "/fleet/replicas" \
+  helm template x "$CHART" --set aws.credentials.existingSecret=s --set fleet.enabled=true --set fleet.replicas=0
 # Rendered output is YAML a machine wrote: only syntax, duplicates and indentation consistency matter.
 step "yamllint rendered manifests" yamllint --strict \
   -d '{extends: relaxed, rules: {line-length: disable, indentation: {spaces: consistent, indent-sequences: whatever}}}' "$OUT"

@@ -10,6 +10,11 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
     case kubeconfig = "KUBECONFIG"
     case context = "CONTEXT"
     case namespace = "NAMESPACE"
+    // The fleet's clusters.
+    case clustersDirectory = "CLUSTERS_DIR"
+    case clusterSecretSelector = "CLUSTER_SECRET_SELECTOR"
+    case cluster = "CLUSTER"
+    case fleetGroup = "FLEET_GROUP"
     // Which namespaces.
     case namespaces = "NAMESPACES"
     case excludeNamespaces = "EXCLUDE_NAMESPACES"
@@ -62,7 +67,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
 
     /// The settings each command reads: a command shows, reads and validates only its concerns.
     public enum Concern: String, CaseIterable, Sendable, Hashable {
-        case locations, awsLocation, kubernetes, namespaces, secret, aws, schedule, serviceAccounts, writes, syncPass,
+        case locations, awsLocation, kubernetes, fleet, fleetCluster, fleetScale, namespaces, secret, aws, schedule, serviceAccounts, writes, syncPass,
             listener, leaderElection, pod, logging
 
         /// The heading of the concern's settings in `--help`.
@@ -70,6 +75,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
             switch self {
             case .locations, .awsLocation: "Settings files"
             case .kubernetes: "Kubernetes connection"
+            case .fleet, .fleetCluster, .fleetScale: "Fleet (docs/fleet.md)"
             case .namespaces: "Target namespaces"
             case .secret: "The pull secret"
             case .aws: "AWS"
@@ -128,6 +134,18 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
         case .namespace:
             Declaration(concern: .kubernetes, environment: false, flag: "namespace", valueName: "name",
                 help: "The helper's own namespace outside a pod (its Lease and Events), instead of the context's namespace. Not a target: see --namespaces.")
+        case .clustersDirectory:
+            Declaration(concern: .fleet, flag: "clusters-dir", valueName: "dir",
+                help: "Fleet mode: a folder of kubeconfig files, one cluster each, named by the file (edge-1.yaml is edge-1); re-read when it changes.")
+        case .clusterSecretSelector:
+            Declaration(concern: .fleet, flag: "cluster-secret-selector", valueName: "selector",
+                help: "Fleet mode: a label selector for kubeconfig Secrets in the helper's namespace (Cluster API <cluster>-kubeconfig, Argo CD cluster Secrets, or a kubeconfig key), watched.")
+        case .fleetGroup:
+            Declaration(concern: .fleetScale, flag: "fleet-group", valueName: "name",
+                help: "Fleet mode scaled out: replicas with the same group share the clusters through membership Leases in the helper's namespace (docs/fleet-scale-out.md).")
+        case .cluster:
+            Declaration(concern: .fleetCluster, environment: false, flag: "cluster", valueName: "name",
+                help: "Only this cluster of the fleet (its name in status; local is the helper's own).")
         case .namespaces:
             Declaration(concern: .namespaces, folders: [.config], flag: derived, valueName: "list",
                 help: "Target namespaces, separated by spaces, commas or newlines; globs such as team-* or * allowed. Required unless NAMESPACE_SELECTOR is set.")

@@ -56,8 +56,19 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if or .Values.rbac.namespaceWatch .Values.config.namespaceSelector (regexMatch "[*?]" $ns) }}true{{ end }}
 {{- end }}
 
+{{/* Replicas of the Deployment: fleet.replicas in fleet mode (when set), else replicaCount. */}}
+{{- define "ecrhelper.replicas" -}}
+{{- if and .Values.fleet.enabled (not (kindIs "invalid" .Values.fleet.replicas)) }}{{ int .Values.fleet.replicas }}{{ else }}{{ int .Values.replicaCount }}{{ end }}
+{{- end }}
+
+{{/* Leader election: never in fleet mode, where every replica serves its share of the clusters. */}}
 {{- define "ecrhelper.leaderElection" -}}
-{{- if or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1) }}true{{ end }}
+{{- if and (not .Values.fleet.enabled) (or .Values.leaderElection.enabled (gt (int .Values.replicaCount) 1)) }}true{{ end }}
+{{- end }}
+
+{{/* The group label value of the fleet membership Leases. */}}
+{{- define "ecrhelper.fleetGroup" -}}
+{{- default (include "ecrhelper.fullname" .) .Values.fleet.group | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
 {{- define "ecrhelper.leaseNamespace" -}}
@@ -153,6 +164,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: LEADER_ELECTION_RENEW_DEADLINE
   value: {{ .Values.leaderElection.renewDeadline | quote }}
 {{- end }}
+{{- if .Values.fleet.enabled }}
+- name: FLEET_GROUP
+  value: {{ include "ecrhelper.fleetGroup" . | quote }}
+{{- end }}
 {{- with .Values.aws }}
 {{- with .region }}
 - name: AWS_DEFAULT_REGION
@@ -212,6 +227,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
+{{- include "ecrhelper.fleetTargets.env" . }}
 {{- end }}
 
 {{- define "ecrhelper.volumeMounts" -}}
@@ -232,6 +248,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   mountPath: /etc/aws-ca
   readOnly: true
 {{- end }}
+{{- include "ecrhelper.fleetTargets.volumeMounts" . }}
 {{- end }}
 
 {{- define "ecrhelper.volumes" -}}
@@ -260,6 +277,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
   configMap:
     name: {{ . }}
 {{- end }}
+{{- include "ecrhelper.fleetTargets.volumes" . }}
 {{- end }}
 
 {{/* Fails the render on settings that cannot work, naming the fix. */}}
