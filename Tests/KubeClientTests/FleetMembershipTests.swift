@@ -279,10 +279,12 @@ struct FleetMembershipTests {
             let after = Array(log.all[mark...])
             let gaveUp = try #require(log.all[mark...].firstIndex { $0.member == cut && $0.members.isEmpty }, "\(after)")
             #expect(gaveUp < tookOver, "c still served when the others took over: \(after)")
-            // One warning for the streak of failed renewals, naming the Lease (and on the real server the
-            // missing RBAC), however many retries failed.
+            // A warning per streak of failed renewals, naming the Lease (and on the real server the missing
+            // RBAC), not one per retry. A loaded machine may split the streak (a renewal that lands between
+            // two refusals while the RBAC change propagates, or a timeout instead of a refusal), so a few
+            // streaks are allowed; the retries every 0.2 s would make many more.
             let warnings = world.logs.all.filter { $0.hasPrefix("warning") && $0.contains("could not renew the fleet membership lease \(world.namespace)/\(c.membership.leaseName)") }
-            #expect(warnings.count == 1, "\(warnings)")
+            #expect((1...3).contains(warnings.count), "\(warnings)")
             if kind == .real { #expect(warnings.first?.contains("forbidden") == true, "\(warnings)") }
             if let standIn = world.standIn {
                 // Access back: c joins again and the three share the keys once more.

@@ -140,7 +140,7 @@ import TestSupport
                 #expect(a.stopped.withLock { $0 } >= 1)
                 let orphaned = await cluster.server.object("leases", namespace: "kube-system", name: "cred-helper")
                 #expect(orphaned?["spec"]?["holderIdentity"]?.stringValue == "pod-a")
-                try await eventually("pod-b to take over once the lease expired") { await b.isLeader }
+                try await eventually("pod-b to take over once the lease expired", timeout: .seconds(30)) { await b.isLeader }
                 await b.cancel()
             }
         }
