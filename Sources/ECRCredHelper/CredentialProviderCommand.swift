@@ -94,16 +94,3 @@ func readStandardInput(limit: Int) -> [UInt8] {
     }
     return bytes
 }
-
-/// Whole writes to file descriptor 1.
-func writeStandardOutput(_ text: String) {
-    var text = text
-    text.withUTF8 { buffer in
-        var offset = 0
-        while offset < buffer.count {
-            let written = write(1, buffer.baseAddress! + offset, buffer.count - offset)
-            if written <= 0 { return }
-            offset += written
-        }
-    }
-}

@@ -227,7 +227,7 @@ struct NodeInstaller {
     }
 
     func fingerprint(_ folder: String) -> String {
-        var parts = [FileReading.linkTarget(folder + "/..data") ?? "-"]
+        var parts = [MountedFiles.linkTarget(folder + "/..data") ?? "-"]
         parts.append(Self.folderSource(folder).fingerprint())
         return parts.joined(separator: "|")
     }

@@ -80,11 +80,11 @@ struct FileSettingsSource: SettingsSource {
         var parts: [String] = []
         for folder in [configDirectory, awsConfigDirectory] {
             // Kubernetes updates a mounted Secret or ConfigMap by swapping the `..data` link atomically.
-            parts.append(FileReading.linkTarget(folder + "/..data") ?? "-")
+            parts.append(MountedFiles.linkTarget(folder + "/..data") ?? "-")
         }
         for setting in selected {
             for folder in setting.folders where !directory(folder).isEmpty {
-                parts.append(FileReading.statSignature(Self.path(directory(folder), setting.key)))
+                parts.append(MountedFiles.statSignature(Self.path(directory(folder), setting.key)))
             }
         }
         return parts.joined(separator: "|")
@@ -116,18 +116,5 @@ enum FileReading {
         let count = fread(&bytes, 1, bytes.count, file)
         if count > limit { return .problem("\(path) is larger than \(limit) bytes") }
         return .contents(String(decoding: bytes[0..<count], as: UTF8.self))
-    }
-
-    static func linkTarget(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let length = readlink(path, &buffer, buffer.count - 1)
-        guard length >= 0 else { return nil }
-        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    static func statSignature(_ path: String) -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return "-" }
-        return "\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_ino)"
     }
 }

@@ -130,12 +130,19 @@ struct LineLogHandler: LogHandler {
 }
 
 /// Unbuffered, whole-line writes to file descriptor 2 (the C `stderr` global is not concurrency-safe).
-func writeStandardError(_ text: String) {
+func writeStandardError(_ text: String) { writeWhole(text, to: 2) }
+
+/// Whole writes to file descriptor 1.
+func writeStandardOutput(_ text: String) { writeWhole(text, to: 1) }
+
+/// Writes all of `text` to `descriptor`, however many calls that takes (stops on an error: nowhere to report).
+func writeWhole(_ text: String, to descriptor: Int32) {
     var text = text
     text.withUTF8 { buffer in
         var offset = 0
         while offset < buffer.count {
-            let written = write(2, buffer.baseAddress! + offset, buffer.count - offset)
+            let written = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            if written < 0 && errno == EINTR { continue }
             if written <= 0 { return }
             offset += written
         }

@@ -359,16 +359,7 @@ public actor FleetMembership {
         }.keys.sorted()
         for name in stale {
             let client = self.client, namespace = self.namespace
-            let deleted: Bool? = await LeaseTiming.withTimeout(requestTimeout) {
-                do {
-                    try await client.delete(Lease.self, namespace: namespace, name: name)
-                    return true
-                } catch let error as KubeAPIError where error.isNotFound {
-                    return true
-                } catch {
-                    return false
-                }
-            }
+            let deleted = await Self.deleteLease(client, namespace: namespace, name: name, timeout: requestTimeout) { _ in }
             if deleted == true {
                 observed[name] = nil
                 logger.info("deleted the membership lease of a replica gone for long", metadata: ["lease": "\(name)"])
@@ -389,19 +380,28 @@ public actor FleetMembership {
         // A task of its own: the caller is cancelled, and its requests would be too.
         let client = self.client, namespace = self.namespace, name = leaseName, logger = self.logger, timeout = renewDeadline
         await Task {
-            let deleted: Bool? = await LeaseTiming.withTimeout(timeout) {
-                do {
-                    try await client.delete(Lease.self, namespace: namespace, name: name)
-                    return true
-                } catch let error as KubeAPIError where error.isNotFound {
-                    return true
-                } catch {
-                    logger.warning("could not delete the fleet membership lease; the others take over when it expires", metadata: ["error": "\(error)"])
-                    return false
-                }
+            let deleted = await Self.deleteLease(client, namespace: namespace, name: name, timeout: timeout) { error in
+                logger.warning("could not delete the fleet membership lease; the others take over when it expires", metadata: ["error": "\(error)"])
             }
             if deleted == true, lease != nil { logger.info("left the fleet group (deleted the membership lease)") }
         }.value
+    }
+
+    /// Deletes a Lease; true when it is gone (already gone counts), false when refused, nil on timeout.
+    private static func deleteLease(
+        _ client: KubernetesClient, namespace: String, name: String, timeout: Duration, onError: @escaping @Sendable (any Error) -> Void
+    ) async -> Bool? {
+        await LeaseTiming.withTimeout(timeout) {
+            do {
+                try await client.delete(Lease.self, namespace: namespace, name: name)
+                return true
+            } catch let error as KubeAPIError where error.isNotFound {
+                return true
+            } catch {
+                onError(error)
+                return false
+            }
+        }
     }
 
     // MARK: - Waking

@@ -43,9 +43,9 @@ public struct ClustersDirectory: Sendable {
 
     /// Changes whenever a re-read could give other clusters (the `..data` link, names, sizes, times).
     public func fingerprint() -> String {
-        var parts = [Self.linkTarget(path + "/..data") ?? "-"]
+        var parts = [MountedFiles.linkTarget(path + "/..data") ?? "-"]
         for name in (Self.entries(path) ?? []).sorted() {
-            parts.append(name + "=" + Self.statSignature(path + "/" + name))
+            parts.append(name + "=" + MountedFiles.statSignature(path + "/" + name))
         }
         return parts.joined(separator: "|")
     }
@@ -91,18 +91,5 @@ public struct ClustersDirectory: Sendable {
         var bytes = [UInt8](repeating: 0, count: maximumFileSize + 1)
         let count = fread(&bytes, 1, bytes.count, file)
         return .success(Array(bytes[0..<min(count, maximumFileSize)]))
-    }
-
-    static func linkTarget(_ path: String) -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let length = readlink(path, &buffer, buffer.count - 1)
-        guard length >= 0 else { return nil }
-        return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    static func statSignature(_ path: String) -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return "-" }
-        return "\(info.st_size):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_ino)"
     }
 }
