@@ -29,6 +29,11 @@ from targets import SECRET_NAME, StandIn, cpu_seconds
 CLUSTER = re.compile(r"cluster=(\S+)")
 
 
+def threads(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(next(line for line in f if line.startswith("Threads:")).split()[1])
+
+
 def percentile(values, p):
     ordered = sorted(values)
     rank = max(1, -(-len(ordered) * p // 100))
@@ -141,7 +146,8 @@ class Fleet:
             row.update(first_pass=first, cpu_first_pass=cpu, peak_rss_seen_kb=peak, failures_logged=failures,
                        present=present, expected=len(indices) * size, aws_first_pass=calls_first,
                        hwm_kb=idle["VmHWM"], rss_kb=idle["VmRSS"], anon_kb=idle.get("RssAnon"), file_kb=idle.get("RssFile"),
-                       ready=ready, metrics=metrics, cpu_idle=cpu_seconds(running.process.pid))
+                       ready=ready, metrics=metrics, cpu_idle=cpu_seconds(running.process.pid),
+                       threads=threads(running.process.pid))
             self.bench.check(present == len(indices) * size, "fleet %s: %d of %d secrets present after the first pass"
                              % (label, present, len(indices) * size))
             self.bench.check(ready == 200 and metrics == 200, "fleet %s: /readyz %s, /metrics %s" % (label, ready, metrics))

@@ -586,6 +586,7 @@ def render_fleet(results, args):
     w("| VmHWM, peak RSS (MiB) | %s | %s |" % (mib(small["hwm_kb"]), mib(full["hwm_kb"])))
     w("| idle VmRSS, 5 s after the pass (MiB) | %s | %s |" % (mib(small["rss_kb"]), mib(full["rss_kb"])))
     w("| idle RssAnon (heap and stacks, MiB) | %s | %s |" % (mib(small["anon_kb"]), mib(full["anon_kb"])))
+    w("| threads, idle | %s | %s |" % (small.get("threads"), full.get("threads")))
     w("| AWS calls (moto via the counting proxy), whole run | %s | %s |" % (
         ", ".join(small["aws_calls"]) or "none", ", ".join(full["aws_calls"]) or "none"))
     span = full["clusters"] - small["clusters"]
