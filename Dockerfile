@@ -23,6 +23,8 @@ WORKDIR /src
 COPY Package.swift ./
 COPY Sources ./Sources
 COPY Tests ./Tests
+# Release link flags (--no-export-dynamic: 4 MB less file) come from Package.swift, so this, scripts/image/build-oci.sh
+# and scripts/bench.sh build the same binary.
 RUN --mount=type=cache,target=/src/.build,id=aws-ecr-cred-helper-build \
     swift build -c release --static-swift-stdlib --product aws-ecr-cred-helper \
     && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/aws-ecr-cred-helper" \

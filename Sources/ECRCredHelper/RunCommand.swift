@@ -37,6 +37,8 @@ struct RunCommand: Subcommand {
     init(_ invocation: Invocation) { self.invocation = invocation }
 
     func run() async throws {
+        // Before the clients start their threads (see MemoryRelease.limitArenas).
+        MemoryRelease.limitArenas(to: 2)
         if let fleet = try invocation.fleet() {
             try await runFleet(fleet)
             return

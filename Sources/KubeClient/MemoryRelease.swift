@@ -14,6 +14,27 @@ public enum MemoryRelease {
     }
     #endif
 
+    #if canImport(Glibc)
+    private typealias SetOption = @convention(c) (Int32, Int32) -> Int32
+    private static let mallopt: SetOption? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt").map {
+        unsafeBitCast($0, to: SetOption.self)
+    }
+    /// M_ARENA_MAX in malloc.h.
+    private static let arenaMaximum: Int32 = -8
+    #endif
+
+    /// At most `count` malloc arenas. glibc gives threads up to 8 per core each, and every arena keeps its
+    /// own free pages: a big list decoded on one thread and a fan-out on others leave several part-used
+    /// heaps behind (measured at restart among 5,000 secrets: idle RssAnon 14.4 -> 11.4 MiB, peak 44.4 ->
+    /// 41.5 MiB with two). The process has a few busy threads, not hundreds, so two arenas cost no
+    /// measurable contention. MALLOC_ARENA_MAX in the environment, when set, wins.
+    public static func limitArenas(to count: Int32) {
+        #if canImport(Glibc)
+        guard getenv("MALLOC_ARENA_MAX") == nil else { return }
+        _ = mallopt?(arenaMaximum, count)
+        #endif
+    }
+
     public static func trim() {
         #if canImport(Glibc)
         _ = mallocTrim?(0)

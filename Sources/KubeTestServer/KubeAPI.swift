@@ -180,7 +180,9 @@ final class KubeAPI: Sendable {
             return .json(200, stored.encoded.bytes)
         case "list":
             let (items, revision) = store.list(kind, namespace: route.namespace, labels: labels, fields: fields)
-            return .json(200, Self.encodeList(kind, items: items, revision: revision))
+            let page = try ListPage.page(
+                items, revision: revision, namespaced: kind.namespaced, limit: query["limit"], continueToken: query["continue"])
+            return .json(200, Self.encodeList(kind, items: page.items, revision: page.revision, continueToken: page.continueToken))
         case "watch":
             return try watch(kind, route: route, query: query, labels: labels, fields: fields)
         case "create":
@@ -208,7 +210,7 @@ final class KubeAPI: Sendable {
         }
     }
 
-    static func encodeList(_ kind: ResourceKind, items: [StoredObject], revision: UInt64) -> [UInt8] {
+    static func encodeList(_ kind: ResourceKind, items: [StoredObject], revision: UInt64, continueToken: String? = nil) -> [UInt8] {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(items.reduce(128) { $0 + $1.encoded.bytes.count })
         bytes.append(contentsOf: #"{"apiVersion":""#.utf8)
@@ -220,7 +222,14 @@ final class KubeAPI: Sendable {
         }
         bytes.append(contentsOf: #"],"kind":""#.utf8)
         bytes.append(contentsOf: kind.listKind.utf8)
-        bytes.append(contentsOf: #"","metadata":{"resourceVersion":""#.utf8)
+        bytes.append(contentsOf: #"","metadata":{"#.utf8)
+        if let continueToken {
+            // The token holds namespace and object names only: nothing to escape in JSON.
+            bytes.append(contentsOf: #""continue":""#.utf8)
+            bytes.append(contentsOf: continueToken.utf8)
+            bytes.append(contentsOf: #"","#.utf8)
+        }
+        bytes.append(contentsOf: #""resourceVersion":""#.utf8)
         bytes.append(contentsOf: String(revision).utf8)
         bytes.append(contentsOf: #""}}"#.utf8)
         return bytes

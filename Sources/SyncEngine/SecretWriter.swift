@@ -86,8 +86,9 @@ public struct SecretWriter: Sendable {
                     outcome: .failed(reason: "not written: the API server throttled writes until the deadline (raise --timeout, or lower CONCURRENCY)", retryable: true),
                     action: .backoff(atLeast: .zero))
             }
+            let ticket: WriteGovernor.Ticket
             do {
-                try await pacing.governor.acquire()
+                ticket = try await pacing.governor.acquire()
             } catch {
                 return Result(outcome: .failed(reason: "not written: the helper is shutting down", retryable: true), action: .backoff(atLeast: .zero))
             }
@@ -96,16 +97,16 @@ public struct SecretWriter: Sendable {
             let throttle = Self.throttling(result)
             switch throttle {
             case .none:
-                await pacing.governor.release(result.outcome == .written ? .completed(latency: pacing.time.now - started) : .failed)
+                await pacing.governor.release(result.outcome == .written ? .completed(latency: pacing.time.now - started) : .failed, ticket: ticket)
                 return result
             case .throttled(let retryAfter):
-                await pacing.governor.release(.throttled(retryAfter: retryAfter))
+                await pacing.governor.release(.throttled(retryAfter: retryAfter), ticket: ticket)
                 // This request waits out Retry-After (without one, a short pause) before it tries again.
                 let wait = retryAfter ?? .milliseconds(250)
                 guard pacing.time.now + wait < pacing.deadline else { return result }
                 try? await pacing.time.sleep(until: pacing.time.now + wait)
             case .serverError:
-                await pacing.governor.release(.failed)
+                await pacing.governor.release(.failed, ticket: ticket)
                 serverErrors += 1
                 let wait = ExponentialBackoffPolicy(initial: .milliseconds(500), maximum: .seconds(10)).delay(afterFailures: serverErrors)
                 guard pacing.time.now + wait < pacing.deadline else { return result }

@@ -6,20 +6,32 @@ import Logging
 /// selector) and, when patterns or a selector choose the namespaces, the namespaces themselves.
 extension SyncController {
     func startReflectors(_ settings: HelperSettings) {
-        if secretReflector?.name != settings.secretName {
+        // With an explicit list (and no pruning, which must see our secret everywhere), only the listed
+        // namespaces' secrets are kept: memory follows the targets, not the cluster (a helper serving 10
+        // namespaces of a cluster where 5000 hold the secret keeps 10 digests). The watch itself cannot be
+        // narrowed: the field selector takes one name, and the original role has no label rights.
+        let scope: Set<String>? = settings.namespaces.isExplicitList && !settings.pruneUnselected
+            ? Set(settings.namespaces.explicitNames) : nil
+        if secretReflector?.name != settings.secretName || secretReflector?.scope != scope {
             secretReflector?.task.cancel()
             let name = settings.secretName
             let store = secrets
-            // A new name: what was stored is about another secret.
+            // A new name or scope: what was stored is about another secret or other namespaces.
             store.replaceWithNothing()
             var watcher = Watcher(
                 client: deps.kube, type: SecretDigest.self, namespace: nil, fieldSelector: "metadata.name=\(name)", logger: logger,
                 onRestart: { [metrics = deps.metrics] _ in metrics.watchRestarted(resource: "secrets") }
             )
             watcher.pageSize = Self.listPageSize
-            let reflector = Reflector<SecretDigest, ObservedSecret>(store: store, key: { $0.metadata.namespace }, project: ObservedSecret.init)
+            let reflector = Reflector<SecretDigest, ObservedSecret>(
+                store: store,
+                key: { secret in
+                    guard let namespace = secret.metadata.namespace else { return nil }
+                    return scope.map { $0.contains(namespace) } ?? true ? namespace : nil
+                },
+                project: ObservedSecret.init)
             let task = Task { await reflector.run(watcher) { change in await self.changed(change) } }
-            secretReflector = (name, task)
+            secretReflector = (name, scope, task)
         }
         if settings.namespaces.isExplicitList {
             namespaceReflector?.task.cancel()

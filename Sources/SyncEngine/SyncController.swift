@@ -73,6 +73,10 @@ public actor SyncController {
     let refresher: TokenRefresher
     /// Our secret in each namespace, keyed by namespace.
     let secrets = Store<ObservedSecret>()
+
+    /// The namespaces whose secret the controller keeps a digest of: what its memory grows with (for tests
+    /// and diagnostics).
+    public nonisolated var observedSecretNamespaces: [String] { secrets.keys.sorted() }
     /// Each namespace's labels, keyed by name (only while patterns or a selector choose namespaces); nil
     /// for a namespace being deleted.
     let namespaces = Store<[String: String]?>()
@@ -84,7 +88,9 @@ public actor SyncController {
     var settings: HelperSettings?
     var fingerprint: String?
     var lastConfigError: String?
-    var secretReflector: (name: String, task: Task<Void, Never>)?
+    /// The secret reflector, with what it was started for: the secret's name and, for an explicit list of
+    /// namespaces without pruning, those namespaces (it keeps no digest for the rest of the cluster).
+    var secretReflector: (name: String, scope: Set<String>?, task: Task<Void, Never>)?
     var namespaceReflector: (selector: String?, task: Task<Void, Never>)?
     var namespaceListProblem: String?
     /// Namespaces whose last write failed, with the reason (for status and /readyz).

@@ -27,6 +27,13 @@ public actor WriteGovernor {
         case failed
     }
 
+    /// A started request: how many were in flight, itself included, when it was sent. A 429 says the
+    /// server had no seat for that many; by the time its answer is read, others may have finished, so
+    /// counting what is in flight then would put the level too low (down to 1, from a level of 3).
+    public struct Ticket: Sendable {
+        public let inFlightAtStart: Int
+    }
+
     public let maximum: Int
     let time: any TimeSource
     let qps: Double?
@@ -73,7 +80,8 @@ public actor WriteGovernor {
     }
 
     /// Waits until a request may start: under the limit, past any Retry-After pause, with a rate token.
-    public func acquire() async throws {
+    @discardableResult
+    public func acquire() async throws -> Ticket {
         while true {
             try Task.checkCancellation()
             let now = time.now
@@ -106,12 +114,13 @@ public actor WriteGovernor {
             }
             if qps != nil { tokens -= 1 }
             inFlight += 1
-            return
+            return Ticket(inFlightAtStart: inFlight)
         }
     }
 
-    /// Ends a request started with `acquire`, and learns from how it went.
-    public func release(_ outcome: Outcome) {
+    /// Ends a request started with `acquire`, and learns from how it went. `ticket`: what `acquire` returned
+    /// (without it, a 429 counts what is in flight now).
+    public func release(_ outcome: Outcome, ticket: Ticket? = nil) {
         inFlight -= 1
         completions += 1
         switch outcome {
@@ -127,15 +136,15 @@ public actor WriteGovernor {
         case .throttled(let retryAfter):
             statistics.throttled += 1
             if let retryAfter, retryAfter > .zero, limit <= 1 { pausedUntil = max(pausedUntil, time.now + retryAfter) }
-            decrease(throttledAt: inFlight + 1)
+            decrease(throttledAt: max(inFlight + 1, ticket?.inFlightAtStart ?? 0))
         case .failed:
             break
         }
         wakeWaiters()
     }
 
-    /// - Parameter throttledAt: requests in flight when the server throttled: the limit stays below it for
-    ///   `ceilingWindow`.
+    /// - Parameter throttledAt: requests in flight when the throttled request was sent (its ticket), or when
+    ///   its answer was read if more: the limit halves that and stays below it for `ceilingWindow`.
     private func decrease(throttledAt: Int? = nil) {
         guard completions >= decreaseAllowedAfter else { return }
         var base = limit

@@ -184,6 +184,29 @@ import TestSupport
         }
     }
 
+    /// Memory follows the targets: with an explicit list, only the listed namespaces' secrets are kept, and
+    /// a changed list or PRUNE_UNSELECTED (which must see every namespace holding the secret) widens it.
+    @Test func anExplicitListKeepsOnlyItsNamespacesSecrets() async throws {
+        let fixture = try await EngineFixture.start(settings: ["NAMESPACES": "default team-a team-b"])
+        defer { Task { await fixture.shutdown() } }
+        let first = fixture.controller()
+        try await fixture.running(first) {
+            try await eventually("three secrets written") {
+                for namespace in ["default", "team-a", "team-b"] where try await fixture.secret(namespace) == nil { return false }
+                return true
+            }
+        }
+        fixture.settings.update { $0["NAMESPACES"] = "team-a" }
+        let controller = fixture.controller()
+        try await fixture.running(controller) {
+            try await eventually("only team-a kept") { controller.observedSecretNamespaces == ["team-a"] }
+            fixture.settings.update { $0["NAMESPACES"] = "team-a team-b" }
+            try await eventually("team-b kept once listed") { controller.observedSecretNamespaces == ["team-a", "team-b"] }
+            fixture.settings.update { $0["PRUNE_UNSELECTED"] = "true" }
+            try await eventually("every holder kept for pruning") { controller.observedSecretNamespaces == ["default", "team-a", "team-b"] }
+        }
+    }
+
     @Test func newNamespaceMatchingAPatternIsServed() async throws {
         var rules = PolicyRule.originalHelperRole()
         rules.append(PolicyRule(resources: ["namespaces"], verbs: ["list", "watch"]))

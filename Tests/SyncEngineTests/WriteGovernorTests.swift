@@ -42,6 +42,30 @@ import Testing
         #expect(await governor.currentLimit > 3, "climbs again once the window has passed")
     }
 
+    /// The answers of one round are read one after another: by the time the 429 of the fourth request is
+    /// read, the three that got a seat may be done. The level is what was in flight when it was sent (4),
+    /// not what is left (1): the limit halves to 2 and climbs back to 3 under that ceiling, instead of
+    /// collapsing to 1 and holding every request for Retry-After.
+    @Test func aLateThrottledAnswerCountsWhatWasInFlightWhenItWasSent() async throws {
+        let time = ManualTime()
+        let governor = WriteGovernor(concurrency: 8, time: time)
+        var tickets: [WriteGovernor.Ticket] = []
+        for _ in 0..<4 { tickets.append(try await governor.acquire()) }
+        #expect(tickets.map(\.inFlightAtStart) == [1, 2, 3, 4])
+        for ticket in tickets.prefix(3) { await governor.release(.completed(latency: .milliseconds(5)), ticket: ticket) }
+        await governor.release(.throttled(retryAfter: .seconds(1)), ticket: tickets[3])
+        #expect(await governor.currentLimit == 2)
+        #expect(await governor.takeStatistics().lowestLimit == 2)
+        // No Retry-After hold (that is only for a limit of one): the next request starts at once.
+        var ticket = try await governor.acquire()
+        #expect(time.sleeperCount == 0)
+        for _ in 0..<20 {
+            await governor.release(.completed(latency: .milliseconds(5)), ticket: ticket)
+            ticket = try await governor.acquire()
+        }
+        #expect(await governor.currentLimit == 3, "settles at the level's 3 seats: below the 4 that were refused")
+    }
+
     /// Down to one request in flight, there is nothing left to back off: Retry-After then holds everyone.
     @Test func retryAfterHoldsEveryNewRequestOnceTheLimitIsOne() async throws {
         let time = ManualTime()
@@ -69,7 +93,7 @@ import Testing
         let third = Task { try await governor.acquire() }
         try await eventually("the third request waits for a token") { time.sleeperCount == 1 }
         time.advance(by: .milliseconds(100))
-        try await third.value
+        _ = try await third.value
     }
 
     @Test func slowAnswersCountAsCongestion() async throws {

@@ -604,6 +604,9 @@ class Bench:
         return self.results
 
 
+ALL_SCENARIOS = ("fanout", "startup", "idle_run", "watching", "profile", "restart", "throttled")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin-dir", required=True, help="folder holding aws-ecr-cred-helper and kube-test-server")
@@ -618,9 +621,9 @@ def main():
                         "scripts/envtest.sh, a fresh one per measurement (scripts/bench.sh --envtest passes this)")
     parser.add_argument("--prefix", default="ecrbench-", help="namespace prefix on a real cluster")
     parser.add_argument("--sizes", help="fan-out sizes, comma-separated")
-    parser.add_argument("--scenarios", default="fanout,startup,idle_run,watching,profile,restart,throttled",
+    parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
                         help="comma-separated subset of: fanout,startup,idle_run,watching,profile,restart,throttled,fleet "
-                        "(fleet is not in the default set: 50 servers, a few minutes)")
+                        "(fleet is not in the default set: 50 servers; it writes a block of its own)")
     parser.add_argument("--restart-size", type=int, help="restart scenario: target namespaces already holding the secret")
     parser.add_argument("--restart-foreign", type=int, help="restart scenario: foreign namespaces beside them (default: as many)")
     parser.add_argument("--throttle-sizes", help="throttled scenario: sizes, comma-separated (default 300,5000)")
@@ -687,11 +690,18 @@ def main():
     results = bench.run()
     import report
     # The fleet has a block of its own; a fleet-only run leaves the other blocks as they are.
-    if set(args.scenarios) - {"fleet"}:
+    others = [name for name in args.scenarios if name != "fleet"]
+    if others:
         block = report.render(results, args)
         print(block)
         if args.out:
-            report.write_block(args.out, block, "real" if real else "stand-in")
+            partial = None
+            if set(others) < set(ALL_SCENARIOS) and not args.quick:
+                m = results["machine"]
+                partial = "_This section is from a later run of only `%s` (%s, commit %s, %.1f minutes, load average %s); the rest of this block is from the full run above._" % (
+                    ",".join(others), results["started"], m["commit"], results.get("duration_s", 0) / 60,
+                    " ".join("%.2f" % x for x in m["load_before"]))
+            report.write_block(args.out, block, "real" if real else "stand-in", partial_note=partial)
             log("results written to %s" % args.out)
     if results.get("fleet"):
         block = report.render_fleet(results, args)

@@ -144,7 +144,8 @@ def render(results, args):
     if m.get("head_at_build") and not m["commit"].startswith(m["head_at_build"]):
         w("| binaries | built %s, when HEAD was %s (plus whatever the work tree held uncommitted then), not from the commit above |" % (
             m["binaries_built"], m["head_at_build"]))
-    w("| build | `swift build -c release%s` (both products) |" % (" --static-swift-stdlib" if args.static_stdlib else ""))
+    w("| build | `swift build -c release%s` (both products; the helper's release link flags, `--no-export-dynamic`, are in Package.swift) |" % (
+        " --static-swift-stdlib" if args.static_stdlib else ""))
     w("| tools | %s; moto %s; Python %s |" % (m["wrk"], m["moto"], m["python"]))
     w("| load average before / after | %s / %s |" % (
         " ".join("%.2f" % x for x in m["load_before"]), " ".join("%.2f" % x for x in m.get("load_after", ()))))
@@ -545,15 +546,90 @@ def render_compare(stand_in, real):
     return "\n".join(out)
 
 
-def write_block(path, block, kind="stand-in"):
+def _sections(body):
+    """A block's body split at its `### ` headings: (text before the first heading, [(heading, text)])."""
+    parts = re.split(r"(?m)^(?=### )", body)
+    head, sections = parts[0], []
+    for part in parts[1:]:
+        sections.append((part.split("\n", 1)[0], part))
+    return head, sections
+
+
+def _merge_tables(new, old):
+    """`new` section text whose tables also keep `old`'s rows (same table header) that `new` has no row for
+    (same first cell), in `old`'s order: a rerun of some sizes or goals keeps the earlier rows of the others."""
+    def tables(text):
+        found = {}
+        lines = text.split("\n")
+        for i, line in enumerate(lines):
+            if line.startswith("|") and i + 1 < len(lines) and lines[i + 1].startswith("|---") and (i == 0 or not lines[i - 1].startswith("|")):
+                rows = []
+                for row in lines[i + 2:]:
+                    if not row.startswith("|"):
+                        break
+                    rows.append(row)
+                found[line] = rows
+        return found
+    def key(row):
+        return row.split("|")[1].strip()
+    old_tables = tables(old)
+    for header, rows in tables(new).items():
+        if not rows or not old_tables.get(header):
+            continue
+        fresh = {key(r): r for r in rows}
+        merged = [fresh.pop(key(r), r) for r in old_tables[header]] + [r for r in rows if key(r) in fresh]
+        new = new.replace("\n".join(rows), "\n".join(merged), 1)
+    return new
+
+
+def merge_partial(old_block, new_block, note):
+    """A run of some scenarios merged into the full block of an earlier run: the sections it rendered replace
+    theirs (table rows it did not rerun are kept), the Goals table keeps the other goals, the rest of the old
+    block stays, and the summary's keys are updated. `note` goes under each replaced section's heading."""
+    old_summary, new_summary = SUMMARY.search(old_block), SUMMARY.search(new_block)
+    old_head, old_sections = _sections(old_block)
+    _, new_sections = _sections(new_block)
+    new_by_heading = dict(new_sections)
+    merged = []
+    for heading, text in old_sections:
+        if heading in new_by_heading:
+            replaced = _merge_tables(new_by_heading.pop(heading), text)
+            if heading != "### Goals":
+                first, rest = replaced.split("\n", 1)
+                replaced = first + "\n\n" + note + "\n" + rest
+            merged.append(replaced)
+        else:
+            merged.append(text)
+    for heading, text in new_sections:
+        if heading in new_by_heading:
+            merged.insert(len(merged) - 1 if merged and merged[-1].startswith("### Goals") else len(merged), text)
+    body = old_head + "".join(merged)
+    # The end marker sits in the last section: keep exactly one.
+    if old_summary and new_summary:
+        # The run-level keys (when, how loaded, floor concurrency) stay those of the full run.
+        summary, fresh = json.loads(old_summary.group(1)), json.loads(new_summary.group(1))
+        for key, value in fresh.items():
+            if key in ("kind", "version", "started", "quick", "load", "minutes", "problems", "floor_c") and key in summary:
+                continue
+            summary[key] = {**summary[key], **value} if isinstance(value, dict) and isinstance(summary.get(key), dict) else value
+        body = body.replace(old_summary.group(0), "<!-- bench:summary %s -->" % json.dumps(summary, separators=(",", ":")), 1)
+    return body
+
+
+def write_block(path, block, kind="stand-in", partial_note=None):
     """Replaces `kind`'s generated block in `path` (or adds it), then rebuilds the side-by-side block from
-    the summaries of both result blocks; everything outside the markers is kept."""
+    the summaries of both result blocks; everything outside the markers is kept. With `partial_note` (a run
+    of only some scenarios), the new sections are merged into the existing block instead (merge_partial)."""
     text = ""
     if os.path.exists(path):
         with open(path) as f:
             text = f.read()
     if kind == "fleet" and MARKERS["fleet"][0] not in text:
         block = "## Results: fleet (issue 16)\n\n" + block
+    begin, end = MARKERS[kind]
+    if partial_note and begin in text and end in text:
+        old = begin + text.split(begin, 1)[1].split(end, 1)[0] + end
+        block = merge_partial(old, block, partial_note)
     text = _replace(text, kind, block)
     stand_in, real = _block_summary(text, "stand-in"), _block_summary(text, "real")
     if kind != "fleet" and (stand_in or real):

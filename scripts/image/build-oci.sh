@@ -60,6 +60,7 @@ case "$ARCH" in amd64|arm64) ;; *) log "warning: architecture $ARCH is untested"
 
 # --- binary ------------------------------------------------------------------------------------------------
 if [ -z "$BINARY" ]; then
+  # The release link flags (--no-export-dynamic) are in Package.swift: the same binary as the Dockerfile's.
   log "release build (swift build -c release --static-swift-stdlib); this takes a while on 2 cores"
   (cd "$ROOT" && swift build -c release --static-swift-stdlib --product aws-ecr-cred-helper)
   BINARY="$(cd "$ROOT" && swift build -c release --static-swift-stdlib --show-bin-path)/aws-ecr-cred-helper"
