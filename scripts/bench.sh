@@ -13,6 +13,9 @@
 #   scripts/bench.sh --kubeconfig PATH    # a real cluster: its user makes namespaces ecrbench-<random>-* and the
 #                                         #   helper's ServiceAccount + ClusterRole(Binding), all deleted at the end
 #   scripts/bench.sh --bin-dir DIR        # use prebuilt binaries (aws-ecr-cred-helper, kube-test-server) instead of building
+#   scripts/bench.sh --scenarios fleet    # issue 16: one `run` serving 50 stand-in clusters of 100 namespaces
+#                                         #   (CLUSTERS_DIR, no own cluster) and 10 of them; its own block (~1 minute)
+#                                         #   --fleet-clusters 50 --fleet-small 10 --fleet-size 100 --fleet-events 20 --fleet-burst 20
 #   other options: --sizes 10,100 --scenarios fanout,startup,idle_run,watching,profile,restart,throttled --out FILE
 #                  --json FILE --context NAME --restart-size N --restart-foreign M --throttle-sizes 300,5000
 #                  --helper-kubeconfig PATH (with --kubeconfig: the helper's identity instead of a ServiceAccount made for it)

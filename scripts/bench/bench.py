@@ -24,6 +24,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from awsproxy import CountingProxy  # noqa: E402
+from fleet import Fleet  # noqa: E402
 from floor import run_floor  # noqa: E402
 from helper import Helper  # noqa: E402
 from kube import SecretWatch  # noqa: E402
@@ -516,6 +517,15 @@ class Bench:
                                    "dso": dsos[:6], "data": data}
         log("profile of sync N=%d: %s" % (n, ", ".join("%s %.1f%%" % (k, v) for k, v in shares.items())))
 
+    # ---------------------------------------------------------------- fleet (issue 16)
+
+    def fleet(self):
+        """One `run` serving many stand-in clusters through CLUSTERS_DIR (scripts/bench/fleet.py)."""
+        if not self.target.is_standin:
+            log("fleet skipped (it starts stand-in servers of its own)")
+            return
+        self.results["fleet"] = Fleet(self).run()
+
     # ---------------------------------------------------------------- binary, machine
 
     def binary(self):
@@ -612,12 +622,18 @@ def main():
     parser.add_argument("--prefix", default="ecrbench-", help="namespace prefix on a real cluster")
     parser.add_argument("--sizes", help="fan-out sizes, comma-separated")
     parser.add_argument("--scenarios", default=",".join(ALL_SCENARIOS),
-                        help="comma-separated subset of: fanout,startup,idle_run,watching,profile,restart,throttled")
+                        help="comma-separated subset of: fanout,startup,idle_run,watching,profile,restart,throttled,fleet "
+                        "(fleet is not in the default set: 50 servers; it writes a block of its own)")
     parser.add_argument("--restart-size", type=int, help="restart scenario: target namespaces already holding the secret")
     parser.add_argument("--restart-foreign", type=int, help="restart scenario: foreign namespaces beside them (default: as many)")
     parser.add_argument("--throttle-sizes", help="throttled scenario: sizes, comma-separated (default 300,5000)")
     parser.add_argument("--watch-size", type=int, help="namespaces served while measuring reaction and memory")
     parser.add_argument("--events", type=int, help="reaction events of each kind per run")
+    parser.add_argument("--fleet-clusters", type=int, default=50, help="fleet scenario: clusters in the full fleet")
+    parser.add_argument("--fleet-small", type=int, default=10, help="fleet scenario: clusters in the small fleet (memory per cluster)")
+    parser.add_argument("--fleet-size", type=int, default=100, help="fleet scenario: namespaces per cluster")
+    parser.add_argument("--fleet-events", type=int, default=20, help="fleet scenario: reaction rounds")
+    parser.add_argument("--fleet-burst", type=int, default=20, help="fleet scenario: new namespaces per busy cluster per round")
     parser.add_argument("--out", help="markdown file to write the results block into")
     parser.add_argument("--json", help="also copy the raw results here")
     args = parser.parse_args()
@@ -673,17 +689,26 @@ def main():
     bench = Bench(args)
     results = bench.run()
     import report
-    block = report.render(results, args)
-    print(block)
-    if args.out:
-        partial = None
-        if set(args.scenarios) < set(ALL_SCENARIOS) and not args.quick:
-            m = results["machine"]
-            partial = "_This section is from a later run of only `%s` (%s, commit %s, %.1f minutes, load average %s); the rest of this block is from the full run above._" % (
-                ",".join(args.scenarios), results["started"], m["commit"], results.get("duration_s", 0) / 60,
-                " ".join("%.2f" % x for x in m["load_before"]))
-        report.write_block(args.out, block, "real" if real else "stand-in", partial_note=partial)
-        log("results written to %s" % args.out)
+    # The fleet has a block of its own; a fleet-only run leaves the other blocks as they are.
+    others = [name for name in args.scenarios if name != "fleet"]
+    if others:
+        block = report.render(results, args)
+        print(block)
+        if args.out:
+            partial = None
+            if set(others) < set(ALL_SCENARIOS) and not args.quick:
+                m = results["machine"]
+                partial = "_This section is from a later run of only `%s` (%s, commit %s, %.1f minutes, load average %s); the rest of this block is from the full run above._" % (
+                    ",".join(others), results["started"], m["commit"], results.get("duration_s", 0) / 60,
+                    " ".join("%.2f" % x for x in m["load_before"]))
+            report.write_block(args.out, block, "real" if real else "stand-in", partial_note=partial)
+            log("results written to %s" % args.out)
+    if results.get("fleet"):
+        block = report.render_fleet(results, args)
+        print(block)
+        if args.out:
+            report.write_block(args.out, block, "fleet")
+            log("fleet results written to %s" % args.out)
     if args.json:
         shutil.copy(os.path.join(bench.workdir, "results.json"), args.json)
     if results["problems"]:
