@@ -474,6 +474,9 @@ public actor SyncController {
             metadata["next_refresh"] = "\(KubeTime.time(now.addingTimeInterval((due - deps.time.now).seconds)))"
         }
         if let expiry = report.login?.earliestExpiry { metadata["token_expires"] = "\(KubeTime.time(expiry))" }
+        // A pass's writes grew the heap (request bodies, TLS buffers); hand what is free back to the system,
+        // as after a list. In a fleet every cluster's first pass runs at once, and without this the peak stays.
+        MemoryRelease.trim()
         if report.allSucceeded {
             logger.info("sync complete", metadata: metadata)
         } else {
