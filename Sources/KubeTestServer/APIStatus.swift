@@ -84,6 +84,52 @@ struct APIStatus: Error, Sendable {
             ])
     }
 
+    /// One failed check of a field, as the real validation reports it.
+    struct FieldError: Sendable {
+        var field: String
+        /// `FieldValueRequired`, `FieldValueForbidden`, `FieldValueInvalid`.
+        var reason: String
+        /// `Required value`, `Forbidden: ...`, `Invalid value: "v": ...`.
+        var message: String
+
+        static func required(_ field: String) -> FieldError {
+            FieldError(field: field, reason: "FieldValueRequired", message: "Required value")
+        }
+
+        static func forbidden(_ field: String, _ detail: String) -> FieldError {
+            FieldError(field: field, reason: "FieldValueForbidden", message: "Forbidden: \(detail)")
+        }
+    }
+
+    /// Every error of one write at once: `Secret "x" is invalid: a: Required value`, or with several
+    /// `Secret "x" is invalid: [a: Required value, b: Required value]`, as the real server joins them.
+    static func invalid(_ kind: ResourceKind, name: String, errors: [FieldError]) -> APIStatus {
+        let parts = errors.map { "\($0.field): \($0.message)" }
+        let summary = parts.count == 1 ? parts[0] : "[" + parts.joined(separator: ", ") + "]"
+        return APIStatus(
+            code: 422, reason: "Invalid", message: "\(kind.kind) \"\(name)\" is invalid: \(summary)",
+            details: [
+                "name": .string(name), "kind": .string(kind.kind),
+                "causes": .array(errors.map {
+                    ["reason": .string($0.reason), "message": .string($0.message), "field": .string($0.field)]
+                }),
+            ])
+    }
+
+    /// Invalid request options: `PatchOptions.meta.k8s.io "" is invalid: fieldManager: ...`.
+    static func invalid(optionsKind: String, errors: [FieldError]) -> APIStatus {
+        let parts = errors.map { "\($0.field): \($0.message)" }
+        let summary = parts.count == 1 ? parts[0] : "[" + parts.joined(separator: ", ") + "]"
+        return APIStatus(
+            code: 422, reason: "Invalid", message: "\(optionsKind).meta.k8s.io \"\" is invalid: \(summary)",
+            details: [
+                "group": "meta.k8s.io", "kind": .string(optionsKind),
+                "causes": .array(errors.map {
+                    ["reason": .string($0.reason), "message": .string($0.message), "field": .string($0.field)]
+                }),
+            ])
+    }
+
     /// `Secret "x" is invalid: data[.dockerconfigjson]: Required value`.
     static func required(_ kind: ResourceKind, name: String, field: String) -> APIStatus {
         APIStatus(

@@ -12,6 +12,7 @@ enum Normalizer {
         strict: Bool = true
     ) throws(APIStatus) -> JSONValue {
         var object = object
+        if strict { try Labels.validate(object, kind: kind, name: name) }
         switch kind.plural {
         case "secrets":
             if strict { try validateName(name, kind: kind) }
@@ -61,8 +62,28 @@ enum Normalizer {
         }
     }
 
-    /// Typed secrets must carry their key with valid content, as the real validation demands.
+    /// Typed secrets must carry their keys (with valid content), as the real validation (v1.19
+    /// `ValidateSecret`) demands, paths included: basic-auth and ssh-auth really name `data[%s][key]`.
     private static func validateSecretType(_ object: JSONValue, kind: ResourceKind, name: String) throws(APIStatus) {
+        let data = object["data"]?.objectValue ?? [:]
+        var errors: [APIStatus.FieldError] = []
+        switch object["type"]?.stringValue {
+        case "kubernetes.io/service-account-token":
+            if (object["metadata"]?["annotations"]?["kubernetes.io/service-account.name"]?.stringValue ?? "").isEmpty {
+                errors.append(.required("metadata.annotations[kubernetes.io/service-account.name]"))
+            }
+        case "kubernetes.io/basic-auth":
+            if data["username"] == nil && data["password"] == nil {
+                errors += [.required("data[%s][username]"), .required("data[%s][password]")]
+            }
+        case "kubernetes.io/ssh-auth":
+            if (data["ssh-privatekey"]?.stringValue ?? "").isEmpty { errors.append(.required("data[%s][ssh-privatekey]")) }
+        case "kubernetes.io/tls":
+            for key in ["tls.crt", "tls.key"] where data[key] == nil { errors.append(.required("data[\(key)]")) }
+        default: break
+        }
+        if !errors.isEmpty { throw APIStatus.invalid(kind, name: name, errors: errors) }
+
         let keys: [String: String] = [
             "kubernetes.io/dockerconfigjson": ".dockerconfigjson", "kubernetes.io/dockercfg": ".dockercfg",
         ]
@@ -115,10 +136,12 @@ enum Normalizer {
         if let existing, let before = existing["type"]?.stringValue, let after = object["type"]?.stringValue, before != after {
             throw APIStatus.invalid(kind, name: name, field: "type", value: after, detail: "field is immutable")
         }
-        if let existing, existing["immutable"] == .bool(true), existing["data"] != object["data"] {
-            throw APIStatus.invalid(
-                kind, name: name, field: "data", value: "",
-                detail: "field is immutable when `immutable` is set")
+        if let existing, existing["immutable"] == .bool(true) {
+            let detail = "field is immutable when `immutable` is set"
+            var errors: [APIStatus.FieldError] = []
+            if object["immutable"] != .bool(true) { errors.append(.forbidden("immutable", detail)) }
+            if existing["data"] != object["data"] { errors.append(.forbidden("data", detail)) }
+            if !errors.isEmpty { throw APIStatus.invalid(kind, name: name, errors: errors) }
         }
     }
 

@@ -23,7 +23,17 @@ enum MergePatch {
 /// JSON patch (RFC 6902): add, remove, replace, test, copy and move on JSON pointers.
 enum JSONPatch {
     static func apply(_ patch: JSONValue, to target: JSONValue) throws(APIStatus) -> JSONValue {
-        guard let operations = patch.arrayValue else { throw APIStatus.badRequest("json patch must be an array") }
+        guard let operations = patch.arrayValue else {
+            // Go's encoding/json, decoding into jsonpatch.Patch (a slice).
+            let type = switch patch {
+                case .object: "object"
+                case .string: "string"
+                case .number: "number"
+                case .bool: "bool"
+                default: "array"
+            }
+            throw APIStatus.badRequest("json: cannot unmarshal \(type) into Go value of type jsonpatch.Patch")
+        }
         var document = target
         for operation in operations {
             guard let op = operation["op"]?.stringValue, let path = operation["path"]?.stringValue else {

@@ -35,6 +35,11 @@ struct APIFact: Sendable, CustomTestStringConvertible {
     var status: Int
     var reason: String?
     var messageContains: String?
+    /// The body each of `existing` is applied with, instead of `secretJSON(name)` (`{name}` is filled in).
+    var arrangeBody: String?
+    /// What the answer holds: for a watch (whose path carries `timeoutSeconds`, so that it ends), the
+    /// answer is the array of its events.
+    var checks: [JSONCheck] = []
 
     /// The request and expectations with the placeholders filled in.
     func filled(namespace: String, user: String, id: String) -> APIFact {
@@ -46,6 +51,8 @@ struct APIFact: Sendable, CustomTestStringConvertible {
         fact.path = fill(path)
         fact.body = body.map(fill)
         fact.messageContains = messageContains.map(fill)
+        fact.arrangeBody = arrangeBody.map(fill)
+        fact.checks = checks.map { JSONCheck($0.path, $0.expectation.filled(fill)) }
         return fact
     }
 
@@ -321,6 +328,10 @@ struct FactAnswer: Sendable {
     var json: JSONValue? { try? JSONValue(parsing: text) }
     var reason: String? { json?["reason"]?.stringValue }
     var message: String? { json?["message"]?.stringValue }
+    /// A watch stream's events, one JSON document a line.
+    var events: JSONValue {
+        .array(text.split(separator: "\n").compactMap { try? JSONValue(parsing: String($0)) })
+    }
 }
 
 @Suite("Facts observed on a real kube-apiserver, on both servers")
@@ -339,6 +350,18 @@ struct APIFactsTests {
 
     @Test("malformed requests", arguments: APIServerKind.enabled, malformedFacts)
     func malformed(_ server: APIServerKind, _ fact: APIFact) async throws { try await check(fact, on: server) }
+
+    @Test("malformed requests: routes, methods, bodies", arguments: APIServerKind.enabled, malformedRequestFacts)
+    func malformedRequests(_ server: APIServerKind, _ fact: APIFact) async throws { try await check(fact, on: server) }
+
+    @Test("Secrets and their types", arguments: APIServerKind.enabled, secretTypeFacts)
+    func secretTypes(_ server: APIServerKind, _ fact: APIFact) async throws { try await check(fact, on: server) }
+
+    @Test("what a list and a watch return", arguments: APIServerKind.enabled, listAndWatchFacts)
+    func listsAndWatches(_ server: APIServerKind, _ fact: APIFact) async throws { try await check(fact, on: server) }
+
+    @Test("field managers", arguments: APIServerKind.enabled, fieldManagerFacts)
+    func fieldManagers(_ server: APIServerKind, _ fact: APIFact) async throws { try await check(fact, on: server) }
 
     private func check(_ template: APIFact, on server: APIServerKind) async throws {
         let id = uniqueSuffix()
@@ -361,7 +384,7 @@ struct APIFactsTests {
             }
             let token = fact.role == .invalidToken ? "not-a-known-token" : helperToken
             let answer =
-                if fact.path.contains("watch=1") {
+                if fact.path.contains("watch=1") && fact.checks.isEmpty {
                     try await client.head(fact.method, fact.path, token: token)
                 } else {
                     try await client.send(fact.method, fact.path, token: token, body: fact.body, contentType: fact.contentType)
@@ -381,7 +404,7 @@ struct APIFactsTests {
             try await server.send(.PATCH, path, body: body, contentType: applyContentType).status
         }
         let answer =
-            if fact.path.contains("watch=1") {
+            if fact.path.contains("watch=1") && fact.checks.isEmpty {
                 try await server.head(fact.method, fact.path, token: token)
             } else {
                 try await server.send(fact.method, fact.path, token: token, body: fact.body, contentType: fact.contentType)
@@ -394,7 +417,8 @@ struct APIFactsTests {
     private func arrange(_ fact: APIFact, namespace: String, apply: (String, String) async throws -> Int) async throws {
         for name in fact.existing {
             let path = "/api/v1/namespaces/\(namespace)/secrets/\(name)?fieldManager=\(fact.appliedBy ?? "arrange")"
-            let status = try await apply(path, secretJSON(name))
+            let body = fact.arrangeBody?.replacingOccurrences(of: "{name}", with: name) ?? secretJSON(name)
+            let status = try await apply(path, body)
             #expect(status == 201, "arranging \(name)")
         }
     }
@@ -408,6 +432,12 @@ struct APIFactsTests {
         }
         if let needle = fact.messageContains {
             #expect(answer.message?.contains(needle) == true, "\(answer.message ?? answer.text)")
+        }
+        if !fact.checks.isEmpty {
+            let document = fact.path.contains("watch=1") ? answer.events : answer.json
+            for check in fact.checks {
+                #expect(check.holds(in: document), "\(check): \(answer.text.prefix(1500))")
+            }
         }
     }
 }
