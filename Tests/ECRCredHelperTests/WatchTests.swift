@@ -7,7 +7,8 @@ import TestSupport
 import Testing
 
 extension HelperBinaryTests {
-    /// `run` is event-driven: new matching namespaces, deleted and edited secrets are handled as they happen.
+    /// `run` is event-driven: new matching namespaces, deleted and edited secrets are handled as they happen
+    /// (a config swap too: ReliabilityTests.atomicConfigSwapAddsNamespaceWithoutRestart), on both servers.
     @Suite(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
     struct WatchTests {
         static let rules = PolicyRule.originalHelperRole() + [PolicyRule(resources: ["namespaces"], verbs: ["list", "watch"])]
@@ -39,6 +40,11 @@ extension HelperBinaryTests {
                         (try? await world.dockerConfig("team-a")) == good
                     }
                     #expect(await world.secret("team-private") == nil, "an excluded namespace got the secret")
+
+                    // Someone deletes it: it is written again (the watch's DELETED event, not a resync).
+                    try await world.delete("secrets", namespace: "team-new", name: world.secretName)
+                    try await world.waitForSecrets(["team-new"], timeout: .seconds(10), process: process)
+                    #expect(try await world.dockerConfig("team-new") == good)
 
                     // SIGINT (Ctrl-C in a terminal) stops it as cleanly as SIGTERM.
                     process.signal(SIGINT)
