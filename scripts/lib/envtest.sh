@@ -28,7 +28,7 @@ envtest_find() {
       ENVTEST_ETCD=$KUBEBUILDER_ASSETS/etcd
       return 0
     fi
-    ENVTEST_MISSING="KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS holds no executable kube-apiserver and etcd"
+    ENVTEST_MISSING="KUBEBUILDER_ASSETS=$KUBEBUILDER_ASSETS holds no executable kube-apiserver and etcd: point it at a folder with both, or unset it to use shared/envtest beside this checkout (and apt-get install etcd-server)"
     return 1
   fi
   shared=$(cd "$root/.." && pwd)/shared/envtest
