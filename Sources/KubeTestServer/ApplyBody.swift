@@ -23,7 +23,9 @@ enum ApplyBody {
             body = json
         } else {
             do {
-                guard let loaded = try Yams.load(yaml: String(decoding: bytes, as: UTF8.self)) else {
+                // Of several documents go-yaml reads the first; the rest are never looked at.
+                let parser = try Parser(yaml: String(decoding: bytes, as: UTF8.self))
+                guard let loaded = try parser.nextRoot()?.any, !(loaded is NSNull) else {
                     throw APIStatus.badRequest("Incorrect version specified in apply patch. Specified patch version: , expected: v1")
                 }
                 body = try JSONValue(yaml: loaded)
@@ -60,9 +62,32 @@ enum ApplyBody {
             if let unknown = fields.keys.sorted().first(where: { !known.contains($0) }) {
                 throw APIStatus.internalError("failed to create typed patch object: .\(unknown): field not declared in schema")
             }
-            for (key, value) in fields["data"]?.objectValue ?? [:] where value.stringValue == nil && value != .null {
-                throw APIStatus.internalError("failed to create typed patch object: .data.\(key): expected string, got \(value.jsonString)")
+            // Where the schema has strings, YAML's unquoted `yes`, `1` or a list are not: a bare 500 naming
+            // the field and the value as Go prints it.
+            var strings: [(String, JSONValue)] = []
+            if let type = fields["type"] { strings.append((".type", type)) }
+            for map in ["data", "stringData"] {
+                for (key, value) in fields[map]?.objectValue ?? [:] { strings.append((".\(map).\(key)", value)) }
             }
+            for map in ["labels", "annotations"] {
+                for (key, value) in fields["metadata"]?[map]?.objectValue ?? [:] { strings.append((".metadata.\(map).\(key)", value)) }
+            }
+            for (path, value) in strings.sorted(by: { $0.0 < $1.0 }) where value.stringValue == nil && value != .null {
+                throw APIStatus.internalError(
+                    "failed to create typed patch object: \(path): expected string, got &value.valueUnstructured{Value:\(goValue(value))}")
+            }
+        }
+    }
+
+    /// A decoded YAML value as Go's `%v` prints it inside a struct.
+    static func goValue(_ value: JSONValue) -> String {
+        switch value {
+        case .bool(let bool): return String(bool)
+        case .number(let number): return number == number.rounded() && abs(number) < 1e15 ? String(Int64(number)) : "\(number)"
+        case .string(let string): return "\"\(string)\""
+        case .null: return "<nil>"
+        case .array(let items): return "[]interface {}{" + items.map(goValue).joined(separator: ", ") + "}"
+        case .object: return "map[string]interface {}{...}"
         }
     }
 
@@ -86,13 +111,27 @@ enum ApplyBody {
         var inDouble = false
         var inSingle = false
         var lineStartOrSpace = true
+        // go-yaml names the line (1-based) of a scanner error, except on the first line.
+        var line = 0
+        func at(_ problem: String) -> String { line == 0 ? problem : "line \(line + 1): \(problem)" }
         while index < bytes.count {
             let byte = bytes[index]
+            if byte == 0x0A { line += 1 }
             if inDouble {
                 if byte == UInt8(ascii: "\\") {
                     guard index + 1 < bytes.count, yamlEscapes.contains(bytes[index + 1]) else {
-                        return "found unknown escape character"
+                        return at("found unknown escape character")
                     }
+                    // \\uXXXX and \\UXXXXXXXX: surrogates (and beyond U+10FFFF) are no characters to go-yaml,
+                    // so JSON's surrogate pairs are refused.
+                    let width = bytes[index + 1] == UInt8(ascii: "u") ? 4 : bytes[index + 1] == UInt8(ascii: "U") ? 8 : 0
+                    if width > 0, index + 2 + width <= bytes.count,
+                        let code = UInt32(String(decoding: bytes[(index + 2)..<(index + 2 + width)], as: UTF8.self), radix: 16),
+                        (0xD800...0xDFFF).contains(code) || code > 0x10FFFF
+                    {
+                        return at("found invalid Unicode character escape code")
+                    }
+                    if bytes[index + 1] == 0x0A { line += 1 }
                     index += 2
                     continue
                 }

@@ -52,6 +52,54 @@ private let secretsPath = "/api/v1/namespaces/{ns}/secrets"
 private let nameSelector = "fieldSelector=metadata.name%3Dregistry-aws-ecr"
 private let tooLongManager = String(repeating: "m", count: 129)
 
+/// More of what go-yaml (sigs.k8s.io/yaml over yaml.v2) makes of an apply body: YAML features a JSON
+/// encoder never writes but a person or another tool does, and the JSON a YAML parser does not take.
+let moreYAMLBodyFacts: [APIFact] = [
+    APIFact(
+        testDescription: "a JSON surrogate pair escape is BadRequest (go-yaml takes no surrogates)", method: .PATCH,
+        path: factSecretPath + applyQuery, contentType: applyContentType,
+        body: #"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"registry-aws-ecr","annotations":{"e":"\ud83d\ude00"}}}"#,
+        status: 400, reason: "BadRequest", messageContains: "yaml: found invalid Unicode character escape code"),
+    APIFact(
+        testDescription: "a YAML-only escape (\\x41) is applied", method: .PATCH, path: factSecretPath + applyQuery,
+        contentType: applyContentType,
+        body: #"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"registry-aws-ecr","annotations":{"e":"\x41"}}}"#,
+        status: 201, checks: [.value("metadata/annotations/e", "A")]),
+    APIFact(
+        testDescription: "an unknown escape in block YAML names its line", method: .PATCH, path: factSecretPath + applyQuery,
+        contentType: applyContentType,
+        body: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: registry-aws-ecr\n  labels: {a: \"\\z\"}\n", status: 400,
+        reason: "BadRequest", messageContains: "error converting YAML to JSON: yaml: line 5: found unknown escape character"),
+    APIFact(
+        testDescription: "a duplicate key is accepted, the last one wins", method: .PATCH, path: factSecretPath + applyQuery,
+        contentType: applyContentType,
+        body: #"{"apiVersion":"v1","kind":"Secret","metadata":{"name":"registry-aws-ecr","labels":{"a":"1","a":"2"}}}"#,
+        status: 201, checks: [.value("metadata/labels/a", "2")]),
+    APIFact(
+        testDescription: "anchors and aliases are resolved", method: .PATCH, path: factSecretPath + applyQuery,
+        contentType: applyContentType,
+        body: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: registry-aws-ecr\n  labels: &l {a: \"1\"}\n  annotations: *l\n",
+        status: 201, checks: [.value("metadata/labels/a", "1"), .value("metadata/annotations/a", "1")]),
+    APIFact(
+        testDescription: "comments are ignored", method: .PATCH, path: factSecretPath + applyQuery, contentType: applyContentType,
+        body: "# the helper's secret\napiVersion: v1 # core\nkind: Secret\nmetadata:\n  name: registry-aws-ecr\n", status: 201),
+    APIFact(
+        testDescription: "of several documents only the first is applied", method: .PATCH, path: factSecretPath + applyQuery,
+        contentType: applyContentType,
+        body: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: registry-aws-ecr\n---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: other\n",
+        status: 201, checks: [.value("metadata/name", "registry-aws-ecr")]),
+    APIFact(
+        testDescription: "an unquoted yes is a boolean, not a string: a 500 without reason", method: .PATCH,
+        path: factSecretPath + applyQuery, contentType: applyContentType,
+        body: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: registry-aws-ecr\n  labels:\n    a: yes\n", status: 500,
+        messageContains: "failed to create typed patch object: .metadata.labels.a: expected string"),
+    APIFact(
+        testDescription: "an unquoted number where a string belongs: a 500 without reason", method: .PATCH,
+        path: factSecretPath + applyQuery, contentType: applyContentType,
+        body: "apiVersion: v1\nkind: Secret\nmetadata:\n  name: registry-aws-ecr\n  labels:\n    a: 1\n", status: 500,
+        messageContains: "failed to create typed patch object: .metadata.labels.a: expected string"),
+]
+
 /// Routes, methods and bodies a client gets wrong.
 let malformedRequestFacts: [APIFact] = [
     APIFact(

@@ -354,6 +354,9 @@ struct APIFactsTests {
     @Test("malformed requests: routes, methods, bodies", arguments: APIServerKind.enabled, malformedRequestFacts)
     func malformedRequests(_ server: APIServerKind, _ fact: APIFact) async throws { try await check(fact, on: server) }
 
+    @Test("apply bodies are YAML: go-yaml's own rules", arguments: APIServerKind.enabled, moreYAMLBodyFacts)
+    func moreYAMLBodies(_ server: APIServerKind, _ fact: APIFact) async throws { try await check(fact, on: server) }
+
     @Test("Secrets and their types", arguments: APIServerKind.enabled, secretTypeFacts)
     func secretTypes(_ server: APIServerKind, _ fact: APIFact) async throws { try await check(fact, on: server) }
 
