@@ -5,6 +5,21 @@ import NIOHTTP1
 // under the facts' own identities on both servers): the routes and bodies a client gets wrong, the Secret
 // types' own validation, what a list and a watch hold, and what field managers record.
 
+/// A write a fact makes as admin after arranging its secrets.
+struct AdminStep: Sendable {
+    var method: HTTPMethod
+    var path: String
+    var contentType: String
+    var body: String?
+
+    init(_ method: HTTPMethod, _ path: String, contentType: String = "application/json", body: String? = nil) {
+        self.method = method
+        self.path = path
+        self.contentType = contentType
+        self.body = body
+    }
+}
+
 /// One thing an answer's JSON holds, at a `/`-separated path of keys and array indices.
 struct JSONCheck: Sendable, CustomStringConvertible {
     enum Expectation: Sendable {
@@ -245,6 +260,23 @@ let listAndWatchFacts: [APIFact] = [
             .value("0/type", "ADDED"), .value("0/object/kind", "Secret"), .value("0/object/apiVersion", "v1"),
             .value("0/object/metadata/name", "registry-aws-ecr"), .value("0/object/data/k", "dg=="), .absent("1"),
         ]),
+    APIFact(
+        testDescription: "a WATCH from a resourceVersion replays MODIFIED then DELETED, with the last state",
+        existing: ["registry-aws-ecr"], method: .GET,
+        path: secretsPath + "?watch=1&timeoutSeconds=1&resourceVersion={rv}&" + nameSelector, status: 200,
+        thenAsAdmin: [
+            AdminStep(.PATCH, factSecretPath, contentType: "application/merge-patch+json", body: #"{"data":{"k":"dzI="}}"#),
+            AdminStep(.DELETE, factSecretPath),
+        ],
+        checks: [
+            .value("0/type", "MODIFIED"), .value("0/object/kind", "Secret"), .value("0/object/data/k", "dzI="),
+            .value("1/type", "DELETED"), .value("1/object/kind", "Secret"), .value("1/object/metadata/name", "registry-aws-ecr"),
+            .value("1/object/data/k", "dzI="), .absent("1/object/metadata/deletionTimestamp"), .absent("2"),
+        ]),
+    APIFact(
+        testDescription: "a WATCH from resourceVersion 0 starts with ADDED for what exists", existing: ["registry-aws-ecr"],
+        method: .GET, path: secretsPath + "?watch=1&timeoutSeconds=1&resourceVersion=0&" + nameSelector, status: 200,
+        checks: [.value("0/type", "ADDED"), .value("0/object/metadata/name", "registry-aws-ecr"), .absent("1")]),
     APIFact(
         testDescription: "a WATCH whose label selector matches nothing sends no event", role: .secretsEditor,
         existing: ["registry-aws-ecr"], method: .GET, path: secretsPath + "?watch=1&timeoutSeconds=1&labelSelector=a%3Db",

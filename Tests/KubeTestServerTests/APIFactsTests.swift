@@ -37,6 +37,9 @@ struct APIFact: Sendable, CustomTestStringConvertible {
     var messageContains: String?
     /// The body each of `existing` is applied with, instead of `secretJSON(name)` (`{name}` is filled in).
     var arrangeBody: String?
+    /// Writes as admin after `existing` is in place and before the request (method, path, content type,
+    /// body); `{rv}` in the request's path is then the last arranged secret's resourceVersion.
+    var thenAsAdmin: [AdminStep] = []
     /// What the answer holds: for a watch (whose path carries `timeoutSeconds`, so that it ends), the
     /// answer is the array of its events.
     var checks: [JSONCheck] = []
@@ -52,6 +55,7 @@ struct APIFact: Sendable, CustomTestStringConvertible {
         fact.body = body.map(fill)
         fact.messageContains = messageContains.map(fill)
         fact.arrangeBody = arrangeBody.map(fill)
+        fact.thenAsAdmin = thenAsAdmin.map { AdminStep($0.method, fill($0.path), contentType: $0.contentType, body: $0.body.map(fill)) }
         fact.checks = checks.map { JSONCheck($0.path, $0.expectation.filled(fill)) }
         return fact
     }
@@ -382,9 +386,12 @@ struct APIFactsTests {
             users: [TestUser(name: user, token: helperToken, rules: fact.rules)],
             namespaces: ["default", "kube-system", namespace])
         try await withServer(configuration) { server, client async throws in
-            try await arrange(fact, namespace: namespace) { path, body in
-                try await client.send(.PATCH, path, token: server.adminToken, body: body, contentType: applyContentType).status
+            var fact = fact
+            let version = try await arrange(fact, namespace: namespace) { method, path, body, contentType in
+                let answer = try await client.send(method, path, token: server.adminToken, body: body, contentType: contentType)
+                return FactAnswer(status: answer.status, text: answer.text)
             }
+            fact.path = fact.path.replacingOccurrences(of: "{rv}", with: version)
             let token = fact.role == .invalidToken ? "not-a-known-token" : helperToken
             let answer =
                 if fact.path.contains("watch=1") && fact.checks.isEmpty {
@@ -403,9 +410,12 @@ struct APIFactsTests {
         if fact.role != .invalidToken {
             token = try await server.makeIdentity(name: "facts-\(id)", rules: fact.rules).token
         }
-        try await arrange(fact, namespace: namespace) { path, body in
-            try await server.send(.PATCH, path, body: body, contentType: applyContentType).status
+        var fact = fact
+        let version = try await arrange(fact, namespace: namespace) { method, path, body, contentType in
+            let answer = try await server.send(method, path, body: body, contentType: contentType)
+            return FactAnswer(status: answer.status, text: answer.text)
         }
+        fact.path = fact.path.replacingOccurrences(of: "{rv}", with: version)
         let answer =
             if fact.path.contains("watch=1") && fact.checks.isEmpty {
                 try await server.head(fact.method, fact.path, token: token)
@@ -416,14 +426,25 @@ struct APIFactsTests {
         try? await server.delete("namespaces", namespace: nil, name: namespace)
     }
 
-    /// Puts the fact's existing secrets in place as admin, applied by the fact's field manager.
-    private func arrange(_ fact: APIFact, namespace: String, apply: (String, String) async throws -> Int) async throws {
+    /// Puts the fact's existing secrets in place as admin, applied by the fact's field manager, then makes
+    /// the fact's admin writes. Returns the last arranged secret's resourceVersion.
+    private func arrange(
+        _ fact: APIFact, namespace: String,
+        send: (HTTPMethod, String, String?, String) async throws -> FactAnswer
+    ) async throws -> String {
+        var version = ""
         for name in fact.existing {
             let path = "/api/v1/namespaces/\(namespace)/secrets/\(name)?fieldManager=\(fact.appliedBy ?? "arrange")"
             let body = fact.arrangeBody?.replacingOccurrences(of: "{name}", with: name) ?? secretJSON(name)
-            let status = try await apply(path, body)
-            #expect(status == 201, "arranging \(name)")
+            let answer = try await send(.PATCH, path, body, applyContentType)
+            #expect(answer.status == 201, "arranging \(name): \(answer.text.prefix(500))")
+            version = answer.json?["metadata"]?["resourceVersion"]?.stringValue ?? ""
         }
+        for step in fact.thenAsAdmin {
+            let answer = try await send(step.method, step.path, step.body, step.contentType)
+            #expect((200..<300).contains(answer.status), "\(step.method) \(step.path): \(answer.text.prefix(500))")
+        }
+        return version
     }
 
     private func expect(_ answer: FactAnswer, _ fact: APIFact) {
