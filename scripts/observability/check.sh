@@ -9,7 +9,8 @@
 #      admin and the helper run with its ServiceAccount's TokenRequest token; Prometheus on loopback scraping
 #      the helper with the chart's rendered rules (short failure window and `for`) while a scenario runs
 #      (sync, repair, missing namespace, AWS access broken, recovered, helper gone); every dashboard query
-#      and alert expression evaluated per phase; `promtool check metrics` on the live /metrics.
+#      and alert expression evaluated per phase; `promtool check metrics` on the live /metrics, in single-cluster
+#      and in fleet mode (series counts per process and per cluster as docs/observability.md states).
 #
 #   scripts/observability/check.sh [--picture PNG [--dwell SECONDS]]
 # --picture also renders the dashboard panels of the run into PNG (matplotlib from PyPI into .venv);

@@ -8,6 +8,9 @@ scenario runs:
   aws-broken   the mounted secret access key is made wrong: refreshes fail, the old secrets stay
   recovered    the right key is back: the next refresh succeeds
   absent       the helper stops
+  fleet        the helper in fleet mode (CLUSTERS_DIR holding its kubeconfig as cluster `edge-1`, no own
+               cluster): /metrics linted, `cluster` on every per-cluster family and nowhere else, and the
+               series count per cluster that docs/observability.md states
 
 At the end of each phase every query of deploy/monitoring/grafana-dashboard.json is evaluated over the
 phase (query_range, Grafana's variables replaced), and every alert expression as Prometheus loaded it
@@ -157,18 +160,19 @@ class Prometheus:
 
 # --- the helper ------------------------------------------------------------------------------------------------
 class Helper:
-    def __init__(self, binary, work, kubeconfig):
+    def __init__(self, binary, work, kubeconfig, log_name="helper.log"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.work = work
-        self.command = [binary, "run", "--config-dir", str(work / "config"), "--aws-config-dir", str(work / "config-aws"),
-                        "--kubeconfig", str(kubeconfig)]
+        self.command = [binary, "run", "--config-dir", str(work / "config"), "--aws-config-dir", str(work / "config-aws")]
+        if kubeconfig:
+            self.command += ["--kubeconfig", str(kubeconfig)]
         self.env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(work),
             "HTTP_PORT": str(self.port), "AWS_ENDPOINT_URL": os.environ["MOTO_ENDPOINT"],
             "POD_NAME": "aws-ecr-cred-helper-obs", "POD_NAMESPACE": "kube-system", "NO_PROXY": "127.0.0.1,localhost",
         }
-        self.log = open(work / "helper.log", "w")
+        self.log = open(work / log_name, "w")
         self.proc = None
 
     def start(self):
@@ -330,7 +334,10 @@ def check_phase(prom, phase, start, end, panels, alerts, firing, covered):
 
 
 def promtool_lint(helper, phase):
-    text = helper.metrics()
+    promtool_lint_text(helper.metrics(), phase)
+
+
+def promtool_lint_text(text, phase):
     proc = subprocess.run([os.environ.get("PROMTOOL_BIN", "promtool"), "check", "metrics"], input=text,
                           capture_output=True, text=True, timeout=30)
     check(f"[{phase}] promtool check metrics on the live /metrics", proc.returncode == 0 and not proc.stdout.strip()
@@ -343,7 +350,56 @@ def promtool_lint(helper, phase):
           [line for line in text.splitlines() if "namespace=" in line][:3])
 
 
+# Series one cluster adds in fleet mode (docs/observability.md, "Cardinality"): target_namespaces (3 states),
+# secret_writes_total (4 outcomes), watch_restarts_total (2 resources), last_success, managed_namespaces,
+# refresh_failures_total, api_throttled_requests_total and oldest_secret_expiry (once written).
+SERIES_PER_CLUSTER = 14
+# A single-cluster helper: those 14, then aws_requests_total (2 outcomes), refresh_duration_seconds (11 buckets,
+# +Inf, _sum, _count) and leader; token_expiry_timestamp_seconds adds one per registry.
+SERIES_PER_PROCESS = SERIES_PER_CLUSTER + 17
+# The families a fleet records once, without `cluster` (one token fetch per region for the whole fleet).
+FLEET_FAMILIES = {"aws_requests_total", "refresh_duration_seconds", "token_expiry_timestamp_seconds", "leader"}
+
+
+def fleet_lint(work, kubeconfig, host):
+    """Fleet mode's /metrics: the helper serves a fleet of one cluster (its kubeconfig in CLUSTERS_DIR as
+    `edge-1`, no own cluster) against the same API server; after its first pass /metrics must lint, carry
+    `cluster="edge-1"` on every per-cluster series and on nothing else, and hold SERIES_PER_CLUSTER series
+    with that label."""
+    print("== fleet mode", flush=True)
+    clusters = work / "clusters"
+    clusters.mkdir(exist_ok=True)
+    shutil.copy(kubeconfig, clusters / "edge-1.yaml")
+    (clusters / "edge-1.yaml").chmod(0o600)
+    fleet = Helper(os.environ["HELPER_BIN"], work, None, log_name="helper-fleet.log")
+    fleet.command += ["--clusters-dir", str(clusters)]
+    try:
+        fleet.start()
+        wait_for("fleet /readyz 200 after the first pass", lambda: http_status(fleet.url + "/readyz") == 200, 90)
+        text = wait_for("fleet /metrics with edge-1's oldest secret expiry",
+                        lambda: (t := fleet.metrics()) and 'oldest_secret_expiry_timestamp_seconds{cluster="edge-1"}' in t and t)
+        promtool_lint_text(text, "fleet")
+        samples = [line for line in text.splitlines() if line.startswith(HELPER_PREFIX)]
+        family = lambda line: re.sub(r"_(bucket|sum|count)$", "", re.match(r"aws_ecr_cred_helper_(\w+)", line).group(1))
+        clustered = [line for line in samples if 'cluster="edge-1"' in line]
+        unlabelled = sorted({family(line) for line in samples if "cluster=" not in line})
+        check(f"[fleet] {SERIES_PER_CLUSTER} series per cluster, as documented", len(clustered) == SERIES_PER_CLUSTER,
+              f"{len(clustered)}: {clustered}")
+        check("[fleet] only the fleet's AWS families and leader carry no cluster label",
+              set(unlabelled) == FLEET_FAMILIES, unlabelled)
+        check("[fleet] the secrets are still valid (edge-1 is the same API server)",
+              all(secret_valid(n, host) for n in NAMESPACES))
+    except TimeoutError as error:
+        check("[fleet] scenario", False, error)
+        fleet.log.flush()
+        print("--- fleet helper log (tail) ---")
+        print("\n".join((work / "helper-fleet.log").read_text().splitlines()[-30:]))
+    finally:
+        fleet.stop()
+
+
 RULES = []
+HELPER_PREFIX = "aws_ecr_cred_helper_"
 
 
 def main():
@@ -399,6 +455,10 @@ def main():
         dwell()
         end = time.time()
         promtool_lint(helper, "sync")
+        samples = [line for line in helper.metrics().splitlines() if line.startswith(HELPER_PREFIX)]
+        registries = sum(line.startswith(HELPER_PREFIX + "token_expiry_timestamp_seconds{") for line in samples)
+        check(f"[sync] {SERIES_PER_PROCESS} series plus one per registry ({registries}), as documented",
+              registries >= 1 and len(samples) == SERIES_PER_PROCESS + registries, f"{len(samples)} series")
         expiring_what_if = next(r["expr"] for r in RULES if r["alert"] == "AWSECRCredHelperTokenExpiringSoon")
         what_if = prom.instant(expiring_what_if.replace("< 7200", "< 86400"), end)
         check("[sync] TokenExpiringSoon's expression with a 24 h threshold: one series, the time left (11-12 h)",
@@ -416,6 +476,13 @@ def main():
             ("Namespaces by state", "A"): by("state", {"fresh": equals(3), "failing": equals(0), "foreign": equals(0)}),
             ("Leader", "A"): one(equals(1)),
             ("Watch restarts", "A"): by("resource", {"secrets": lambda v: peak(v) >= 0, "namespaces": stays_zero()}),
+            # The first fetch and writes may precede Prometheus' first scrape (no increase to see then): the
+            # series are there, nothing failed. Later phases see them rise.
+            ("Refreshes and failures", "A"): by("outcome", {"success": lambda v: peak(v) >= 0, "failure": stays_zero()}),
+            ("Refreshes and failures", "B"): one(stays_zero()),
+            ("API writes", "A"): by("outcome", {"written": lambda v: peak(v) >= 0, "unchanged": lambda v: peak(v) >= 0,
+                                                "failed": stays_zero(), "foreign": stays_zero()}),
+            ("API writes", "B"): one(stays_zero()),
         }, {}, [], covered)
 
         # --- repair ----------------------------------------------------------------------------------------
@@ -522,6 +589,9 @@ def main():
                                   capture_output=True, text=True, timeout=300)
             check(f"dashboard picture rendered from this run: {args.picture}", proc.returncode == 0,
                   (proc.stdout + proc.stderr).strip())
+
+        # --- fleet mode --------------------------------------------------------------------------------------
+        fleet_lint(work, kubeconfig, host)
     except (TimeoutError, RuntimeError) as error:
         check("scenario", False, error)
         print("--- helper log (tail) ---")
