@@ -23,11 +23,14 @@ WORKDIR /src
 COPY Package.swift ./
 COPY Sources ./Sources
 COPY Tests ./Tests
-# Release link flags (--no-export-dynamic: 4 MB less file) come from Package.swift, so this, scripts/image/build-oci.sh
-# and scripts/bench.sh build the same binary.
+# The release flags come from scripts/lib/release.sh and the link flags (--no-export-dynamic) from Package.swift,
+# so this, scripts/image/build-oci.sh and scripts/bench.sh build the same binary.
+COPY scripts/lib/release.sh ./scripts/lib/
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 RUN --mount=type=cache,target=/src/.build,id=aws-ecr-cred-helper-build \
-    swift build -c release --static-swift-stdlib --product aws-ecr-cred-helper \
-    && install -D -m 0755 "$(swift build -c release --static-swift-stdlib --show-bin-path)/aws-ecr-cred-helper" \
+    source scripts/lib/release.sh \
+    && swift build "${RELEASE_BUILD[@]}" --product aws-ecr-cred-helper \
+    && install -D -m 0755 "$(swift build "${RELEASE_BUILD[@]}" --show-bin-path)/aws-ecr-cred-helper" \
        /out/usr/local/bin/aws-ecr-cred-helper \
     && strip /out/usr/local/bin/aws-ecr-cred-helper \
     && ldd /out/usr/local/bin/aws-ecr-cred-helper \

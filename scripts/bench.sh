@@ -51,9 +51,10 @@ if [ -z "$bin_dir" ]; then
   # The image ships a --static-swift-stdlib build, so that is what is measured. Both products share one
   # configuration, so the second build only links.
   echo "== release build (several minutes on 2 cores the first time; reused afterwards)" >&2
-  swift build -c release --static-swift-stdlib --product aws-ecr-cred-helper >&2
-  swift build -c release --static-swift-stdlib --product kube-test-server >&2
-  bin_dir=$(swift build -c release --static-swift-stdlib --show-bin-path)
+  source scripts/lib/release.sh
+  swift build "${RELEASE_BUILD[@]}" --product aws-ecr-cred-helper >&2
+  swift build "${RELEASE_BUILD[@]}" --product kube-test-server >&2
+  bin_dir=$(swift build "${RELEASE_BUILD[@]}" --show-bin-path)
 fi
 start_moto
 if [ $envtest = 1 ]; then

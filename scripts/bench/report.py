@@ -144,8 +144,9 @@ def render(results, args):
     if m.get("head_at_build") and not m["commit"].startswith(m["head_at_build"]):
         w("| binaries | built %s, when HEAD was %s (plus whatever the work tree held uncommitted then), not from the commit above |" % (
             m["binaries_built"], m["head_at_build"]))
-    w("| build | `swift build -c release%s` (both products; the helper's release link flags, `--no-export-dynamic`, are in Package.swift) |" % (
-        " --static-swift-stdlib" if args.static_stdlib else ""))
+    w("| build | %s (both products; the helper's release link flags, `--no-export-dynamic`, are in Package.swift) |" % (
+        "`swift build -c release --static-swift-stdlib -Xswiftc -Osize` (scripts/lib/release.sh, as the image ships it)"
+        if args.static_stdlib else "prebuilt binaries (`--bin-dir`)"))
     w("| tools | %s; moto %s; Python %s |" % (m["wrk"], m["moto"], m["python"]))
     w("| load average before / after | %s / %s |" % (
         " ".join("%.2f" % x for x in m["load_before"]), " ".join("%.2f" % x for x in m.get("load_after", ()))))

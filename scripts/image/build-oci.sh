@@ -6,7 +6,7 @@
 #   BINARY=path/to/aws-ecr-cred-helper scripts/image/build-oci.sh   # or: scripts/image/build-oci.sh PATH
 #
 # Environment (all optional):
-#   BINARY      prebuilt binary to package (else: swift build -c release --static-swift-stdlib)
+#   BINARY      prebuilt binary to package (else: the release build of scripts/lib/release.sh)
 #   OUT_DIR     output folder (default .build-image/ in the repository; .build-*/ is git-ignored)
 #   IMAGE_NAME  default ghcr.io/aws-ecr-cred-helper/aws-ecr-cred-helper
 #   VERSION     image version label and tag (default 0.1.0)
@@ -60,10 +60,11 @@ case "$ARCH" in amd64|arm64) ;; *) log "warning: architecture $ARCH is untested"
 
 # --- binary ------------------------------------------------------------------------------------------------
 if [ -z "$BINARY" ]; then
-  # The release link flags (--no-export-dynamic) are in Package.swift: the same binary as the Dockerfile's.
-  log "release build (swift build -c release --static-swift-stdlib); this takes a while on 2 cores"
-  (cd "$ROOT" && swift build -c release --static-swift-stdlib --product aws-ecr-cred-helper)
-  BINARY="$(cd "$ROOT" && swift build -c release --static-swift-stdlib --show-bin-path)/aws-ecr-cred-helper"
+  # The release flags (scripts/lib/release.sh) and link flags (Package.swift): the same binary as the Dockerfile's.
+  source "$ROOT/scripts/lib/release.sh"
+  log "release build (swift build ${RELEASE_BUILD[*]}); this takes a while on 2 cores"
+  (cd "$ROOT" && swift build "${RELEASE_BUILD[@]}" --product aws-ecr-cred-helper)
+  BINARY="$(cd "$ROOT" && swift build "${RELEASE_BUILD[@]}" --show-bin-path)/aws-ecr-cred-helper"
 fi
 [ -x "$BINARY" ] || fail "binary $BINARY does not exist or is not executable"
 BINARY=$(readlink -f "$BINARY")
