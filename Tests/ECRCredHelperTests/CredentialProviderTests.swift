@@ -86,14 +86,53 @@ extension HelperBinaryTests {
             }
             // A pull-through-cache repository lives in the same registry.
             let host = "\(fixture.account).dkr.ecr.eu-west-1.amazonaws.com"
+            // AWS only, never the Kubernetes API: a kubeconfig and the in-cluster variables point at the proxy
+            // too, whose log would then show a request that is not an AWS action.
+            let port = try #require(proxy.url.split(separator: ":").last.map(String.init))
+            let kubeconfig = folder + "/kubeconfig"
+            try Data("""
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: c, cluster: {server: "\(proxy.url)"}}]
+                users: [{name: u, user: {token: kube-token-value}}]
+                contexts: [{name: x, context: {cluster: c, user: u}}]
+                current-context: x
+
+                """.utf8).write(to: URL(fileURLWithPath: kubeconfig))
             let (result, _) = try await Self.provide(
-                Self.request("\(host)/docker-hub/library/nginx:latest"), environment: ["AWS_ENDPOINT_URL": proxy.url],
+                Self.request("\(host)/docker-hub/library/nginx:latest"),
+                environment: ["AWS_ENDPOINT_URL": proxy.url, "KUBECONFIG": kubeconfig,
+                              "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": port],
                 arguments: ["--aws-config-dir", folder])
             let answer = try Self.answer(result)
             #expect(answer.registry == host)
             let seen = try await proxy.requests()
             #expect(seen.map { $0.action ?? $0.target ?? "?" } == ["AssumeRole", "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"])
             #expect(seen.allSatisfy { $0.authorized && !$0.signedByProxy })
+        }
+
+        /// Web identity from a file, named by the controller's settings (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE).
+        @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
+        func webIdentityTokenFileFromTheSettings() async throws {
+            let (fixture, endpoint) = try moto()
+            let proxy = try await SigningProxy(upstream: endpoint, fixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            defer { proxy.stop() }
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecr-helper-cp-web-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJub2RlLXdlYi1pZGVudGl0eSJ9.bm9kZS1maWxlLXRva2Vu"
+            try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: folder + "/token"))
+            let host = "\(fixture.account).dkr.ecr.\(fixture.region).amazonaws.com"
+            let (result, _) = try await Self.provide(
+                Self.request("\(host)/app"),
+                environment: ["AWS_ENDPOINT_URL": proxy.url, "AWS_ROLE_ARN": fixture.roleArn, "AWS_WEB_IDENTITY_TOKEN_FILE": folder + "/token",
+                              "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent"])
+            let answer = try Self.answer(result)
+            #expect(answer.registry == host)
+            let seen = try await proxy.requests()
+            #expect(seen.map { $0.action ?? $0.target ?? "?" } == ["AssumeRoleWithWebIdentity", "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"])
+            #expect(seen.first?.webIdentityToken == token)
+            #expect(seen.last?.authorized == true && seen.last?.signedByProxy == false)
+            #expect(!result.output.contains(token))
         }
 
         @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
