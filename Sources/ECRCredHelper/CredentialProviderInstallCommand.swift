@@ -84,7 +84,7 @@ struct CredentialProviderInstallCommand: Subcommand {
         "*.dkr.ecr.*.amazonaws.com", "*.dkr.ecr-fips.*.amazonaws.com", "*.dkr-ecr.*.on.aws", "*.dkr-ecr-fips.*.on.aws",
         "*.dkr.ecr.*.amazonaws.com.cn", "*.dkr-ecr.*.on.amazonwebservices.com.cn", "*.dkr.ecr.*.amazonaws.eu",
         "*.dkr.ecr.*.c2s.ic.gov", "*.dkr.ecr.*.sc2s.sgov.gov", "*.dkr.ecr.*.cloud.adc-e.uk", "*.dkr.ecr.*.csp.hci.ic.gov",
-        "public.ecr.aws",
+        "public.ecr.aws", "ecr-public.aws.com",
     ]
 
     /// The command line's own rules, before anything is touched (exit 64).
@@ -123,6 +123,9 @@ struct CredentialProviderInstallCommand: Subcommand {
 
     func run() async throws {
         try validate()
+        // With --watch, until SIGTERM or SIGINT (as PID 1 in a container nothing else ends the process before
+        // the kill). Trapped before anything is printed: whoever reads the flags may stop it right after.
+        let signals = watch ? await UnixSignalsSequence(trapping: .sigterm, .sigint) : nil
         let installer = NodeInstaller(hostRoot: hostRoot)
         var credentialsFingerprint = ""
         do {
@@ -156,10 +159,8 @@ struct CredentialProviderInstallCommand: Subcommand {
         } catch let problem as CredentialProviderConfigFile.Problem {
             throw HelperFailure(problem.description)
         }
-        guard watch else { return }
+        guard let signals else { return }
         let startingPoint = credentialsFingerprint
-        // Until SIGTERM or SIGINT (as PID 1 in a container nothing else ends the process before the kill).
-        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in signals { return }
