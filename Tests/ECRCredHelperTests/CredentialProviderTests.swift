@@ -294,6 +294,31 @@ extension HelperBinaryTests {
             }
         }
 
+        /// Standard error is the kubelet's log: even at trace level it holds no key, no ServiceAccount token and
+        /// no ECR password (which only the answer on standard output carries).
+        @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
+        func traceLevelPrintsNoSecretOnStandardError() async throws {
+            let (fixture, endpoint) = try moto()
+            let proxy = try await SigningProxy(upstream: endpoint, fixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            defer { proxy.stop() }
+            let host = "\(fixture.account).dkr.ecr.\(fixture.region).amazonaws.com"
+            let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0cmFjZS1sZXZlbCJ9.dHJhY2UtbGV2ZWwtdG9rZW4"
+            for request in [Self.request("\(host)/app"), Self.request("\(host)/app", token: token, annotations: ["aws-ecr-cred-helper/role-arn": fixture.roleArn])] {
+                let (result, _) = try await Self.provide(
+                    request,
+                    environment: ["AWS_ACCESS_KEY_ID": fixture.allowed.accessKeyId, "AWS_SECRET_ACCESS_KEY": fixture.allowed.secretAccessKey,
+                                  "AWS_ROLE_ARN": fixture.roleArn, "AWS_ENDPOINT_URL": proxy.url],
+                    arguments: ["--log-level", "trace"])
+                #expect(result.exitCode == 0, "\(result)")
+                #expect(result.stdoutLines.count == 1 && !result.stderr.isEmpty, "trace level should say something: \(result)")
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+                let password = try #require((json["auth"] as? [String: [String: String]])?[host]?["password"])
+                for secret in [fixture.allowed.secretAccessKey, token, password] {
+                    #expect(!result.stderr.contains(secret), "stderr holds a secret: \(result.stderr.suffix(2000))")
+                }
+            }
+        }
+
         @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
         func awsRefusalIsOneLineWithoutTheSecret() async throws {
             let (fixture, endpoint) = try moto()
