@@ -249,11 +249,12 @@ extension HelperBinaryTests {
             // object, without proxyEndpoint); the log shows how the helper signed it.
             let expires = Date().timeIntervalSince1970 + 12 * 3600
             let token = Data("AWS:public-password-value".utf8).base64EncodedString()
-            try await proxy.addRules([[
+            let publicTokenRule: [String: Any] = [
                 "match": ["target": "SpectrumKairosService.GetAuthorizationToken"], "status": 200,
                 "headers": ["Content-Type": "application/x-amz-json-1.1"],
                 "body": "{\"authorizationData\":{\"authorizationToken\":\"\(token)\",\"expiresAt\":\(expires)}}",
-            ]])
+            ]
+            try await proxy.addRules([publicTokenRule])
             let (result, _) = try await Self.provide(
                 Self.request("public.ecr.aws/team/tool:1"),
                 environment: ["AWS_ACCESS_KEY_ID": fixture.allowed.accessKeyId, "AWS_SECRET_ACCESS_KEY": fixture.allowed.secretAccessKey,
@@ -267,6 +268,19 @@ extension HelperBinaryTests {
             let seen = try await proxy.requests()
             #expect(seen.count == 1)
             #expect(seen.first?.service == "ecr-public")
+
+            // REFRESH_MARGIN from the controller's config folder (--config-dir, read only when given).
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecr-helper-cp-config-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Data("2h\n".utf8).write(to: URL(fileURLWithPath: folder + "/REFRESH_MARGIN"))
+            try await proxy.addRules([publicTokenRule])  // a rule answers once
+            let (margin, _) = try await Self.provide(
+                Self.request("public.ecr.aws/team/tool:1"),
+                environment: ["AWS_ACCESS_KEY_ID": fixture.allowed.accessKeyId, "AWS_SECRET_ACCESS_KEY": fixture.allowed.secretAccessKey,
+                              "AWS_ENDPOINT_URL": proxy.url],
+                arguments: ["--config-dir", folder])
+            let shorter = try #require(try Self.answer(margin).json["cacheDuration"] as? String)
+            #expect(shorter.hasPrefix("9h59m") || shorter.hasPrefix("10h0m"), "\(shorter)")
         }
 
         /// Bad input: exit 1, exactly one line on stderr, nothing on stdout, no secret anywhere.
