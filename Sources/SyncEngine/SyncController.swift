@@ -482,5 +482,8 @@ public actor SyncController {
         } else {
             logger.warning("sync complete with failures: \(report.problemSummary())", metadata: metadata)
         }
+        // The pass also left most of the binary resident (fault-around over code run once); an idle helper
+        // needs a fraction of it, which comes back from the page cache when it runs (BinaryPages.swift).
+        MemoryRelease.releaseBinaryPages()
     }
 }
