@@ -20,8 +20,8 @@ struct CredentialProviderGetCommand: Subcommand {
     static let discussion = """
         AWS credentials come from the same settings as the controller (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, \
         AWS_SESSION_TOKEN, AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE, ... as environment variables, set with env \
-        in the kubelet's CredentialProviderConfig, or files in --aws-config-dir, which node mode reads only when \
-        given), else from the AWS shared files (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, AWS_PROFILE). A \
+        in the kubelet's CredentialProviderConfig, or files in --aws-config-dir; REFRESH_MARGIN likewise, or a \
+        file in --config-dir; node mode reads either folder only when given), else from the AWS shared files (AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE, AWS_PROFILE). A \
         request with a serviceAccountToken is exchanged for the role in the ServiceAccount's \
         aws-ecr-cred-helper/role-arn or eks.amazonaws.com/role-arn annotation. The region comes from the image's \
         registry host. The log level is --log-level only (default critical: just the one failure line). \
@@ -48,10 +48,10 @@ struct CredentialProviderGetCommand: Subcommand {
         } catch {
             throw HelperFailure(error.description)
         }
-        // The AWS folder only when given: a node has no /config-aws.
+        // The controller's folders only when given: a node has no /config or /config-aws.
         var source = invocation.source(concerns: [])
         source.only = NodeSettings.settings
-        source.configDirectory = ""
+        source.configDirectory = (invocation.flags[.configDirectory] ?? environment[Setting.configDirectory.key] ?? "").trimmingASCIIWhitespace()
         source.awsConfigDirectory = (invocation.flags[.awsConfigDirectory] ?? environment[Setting.awsConfigDirectory.key] ?? "").trimmingASCIIWhitespace()
         let (values, problems) = source.read()
         if !problems.isEmpty { throw HelperFailure(problems.map(\.line).joined(separator: "; ")) }

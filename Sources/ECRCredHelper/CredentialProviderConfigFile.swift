@@ -156,3 +156,68 @@ enum YAMLWriter {
         }
     }
 }
+
+/// JSON for a `YAMLNode` read from a JSON document (or built by the installer): quoted scalars as strings, plain
+/// ones as the JSON literals they were (`true`, `false`, `null`, numbers); any other plain scalar (possible
+/// only in YAML) as a string. Two-space indentation, keys in their order.
+enum JSONDocumentWriter {
+    /// True when the document's first character (after a byte order mark and white space) opens a JSON object.
+    static func looksLikeJSON(_ text: String) -> Bool {
+        text.unicodeScalars.first { !($0 == "\u{FEFF}" || $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t") } == "{"
+    }
+
+    static func document(_ node: YAMLNode) -> String {
+        var out = ""
+        write(node, indent: 0, into: &out)
+        return out + "\n"
+    }
+
+    private static func isLiteral(_ text: String) -> Bool {
+        if text == "true" || text == "false" || text == "null" { return true }
+        // A JSON number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+        var rest = Substring(text)
+        if rest.first == "-" { rest = rest.dropFirst() }
+        let integer = rest.prefix { $0.isASCII && $0.isNumber }
+        guard !integer.isEmpty, integer == "0" || integer.first != "0" else { return false }
+        rest = rest.dropFirst(integer.count)
+        if rest.first == "." {
+            let fraction = rest.dropFirst().prefix { $0.isASCII && $0.isNumber }
+            guard !fraction.isEmpty else { return false }
+            rest = rest.dropFirst(1 + fraction.count)
+        }
+        if rest.first == "e" || rest.first == "E" {
+            rest = rest.dropFirst()
+            if rest.first == "+" || rest.first == "-" { rest = rest.dropFirst() }
+            let exponent = rest.prefix { $0.isASCII && $0.isNumber }
+            guard !exponent.isEmpty else { return false }
+            rest = rest.dropFirst(exponent.count)
+        }
+        return rest.isEmpty
+    }
+
+    private static func write(_ node: YAMLNode, indent: Int, into out: inout String) {
+        let inner = String(repeating: " ", count: indent + 2)
+        switch node {
+        case let .scalar(text, quoted):
+            out += !quoted && isLiteral(text) ? text : (!quoted && node.isNull ? "null" : JSONString.quote(text))
+        case let .sequence(items):
+            guard !items.isEmpty else { out += "[]"; return }
+            out += "[\n"
+            for (index, item) in items.enumerated() {
+                out += inner
+                write(item, indent: indent + 2, into: &out)
+                out += index < items.count - 1 ? ",\n" : "\n"
+            }
+            out += String(repeating: " ", count: indent) + "]"
+        case let .mapping(pairs):
+            guard !pairs.isEmpty else { out += "{}"; return }
+            out += "{\n"
+            for (index, pair) in pairs.enumerated() {
+                out += inner + JSONString.quote(pair.key) + ": "
+                write(pair.value, indent: indent + 2, into: &out)
+                out += index < pairs.count - 1 ? ",\n" : "\n"
+            }
+            out += String(repeating: " ", count: indent) + "}"
+        }
+    }
+}

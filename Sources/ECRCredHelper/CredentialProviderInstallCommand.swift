@@ -9,18 +9,22 @@ import Glibc
 import KubeClient
 import Logging
 import SyncEngine
+import UnixSignals
 
 /// `credential-provider install`: copies this binary into the kubelet's credential provider bin dir and writes
 /// or merges the kubelet's CredentialProviderConfig, both atomically (write a temporary file beside the target,
 /// then rename). With `--credentials-from`, also writes the node's AWS shared credentials file from a folder of
-/// setting files (the mounted cluster Secret), and with `--watch` keeps it current.
+/// setting files (the mounted cluster Secret), and with `--watch` stays running until SIGTERM (a DaemonSet's
+/// container must not exit, or it is restarted in a loop) and keeps that file current.
 struct CredentialProviderInstallCommand: Subcommand {
     static let name = "credential-provider install"
     static let abstract = "Install node mode on this node: the binary in --bin-dir, our provider in the kubelet's --config."
     static let discussion = """
         The kubelet needs --image-credential-provider-bin-dir=DIR and --image-credential-provider-config=FILE. \
-        Other providers in FILE are kept as they are; a provider of the same --name is replaced. If FILE is a \
-        folder (kubelets that read a folder of configs), NAME.yaml is written inside it.
+        Other providers in FILE are kept as they are; a provider of the same --name is replaced. FILE may be \
+        YAML or JSON (a JSON file, or a new FILE named *.json, is written as JSON). If FILE is a folder \
+        (kubelets that read a folder of configs), the file in it that already names the provider is updated, \
+        else NAME.yaml is written inside it.
         """
     static let concerns: [Setting.Concern] = []
     static let requiredOptions = ["bin-dir", "config"]
@@ -40,7 +44,7 @@ struct CredentialProviderInstallCommand: Subcommand {
     ]
     static let switches = [
         Switch(name: "require-service-account", help: "With ServiceAccount-token mode: call the plugin only for pods with a ServiceAccount."),
-        Switch(name: "watch", help: "After installing, keep the credentials file current from --credentials-from until stopped."),
+        Switch(name: "watch", help: "After installing, stay running until SIGTERM (a DaemonSet's container); with --credentials-from, keep the credentials file current."),
     ]
 
     var binDir: String
@@ -80,7 +84,7 @@ struct CredentialProviderInstallCommand: Subcommand {
         "*.dkr.ecr.*.amazonaws.com", "*.dkr.ecr-fips.*.amazonaws.com", "*.dkr-ecr.*.on.aws", "*.dkr-ecr-fips.*.on.aws",
         "*.dkr.ecr.*.amazonaws.com.cn", "*.dkr-ecr.*.on.amazonwebservices.com.cn", "*.dkr.ecr.*.amazonaws.eu",
         "*.dkr.ecr.*.c2s.ic.gov", "*.dkr.ecr.*.sc2s.sgov.gov", "*.dkr.ecr.*.cloud.adc-e.uk", "*.dkr.ecr.*.csp.hci.ic.gov",
-        "public.ecr.aws",
+        "public.ecr.aws", "ecr-public.aws.com",
     ]
 
     /// The command line's own rules, before anything is touched (exit 64).
@@ -92,18 +96,38 @@ struct CredentialProviderInstallCommand: Subcommand {
         for item in env where !item.contains("=") || item.hasPrefix("=") {
             throw HelperFailure.usage("--env \"\(item.split(separator: "=").first ?? "")\" must be NAME=VALUE")
         }
-        if watch && credentialsFrom == nil {
-            throw HelperFailure.usage("--watch keeps the credentials file current from --credentials-from: give that folder")
+        if !Self.isGoDuration(defaultCacheDuration) {
+            throw HelperFailure.usage("--default-cache-duration \"\(Printable.escape(defaultCacheDuration))\" is not a duration the kubelet reads: write it as Go does, e.g. 1h, 30m or 0s (units h, m, s, ms, us, ns; no days, no bare numbers)")
         }
         if requireServiceAccount && serviceAccountTokenAudience == nil {
             throw HelperFailure.usage("--require-service-account needs --service-account-token-audience")
         }
     }
 
+    /// A non-negative duration as Go's time.ParseDuration reads it (the kubelet's `defaultCacheDuration` is a
+    /// metav1.Duration and must be >= 0): `0`, or numbers each followed by a unit.
+    static func isGoDuration(_ text: String) -> Bool {
+        if text == "0" { return true }
+        var rest = Substring(text.hasPrefix("+") ? String(text.dropFirst()) : text)
+        guard !rest.isEmpty else { return false }
+        while !rest.isEmpty {
+            let number = rest.prefix { ($0.isASCII && $0.isNumber) || $0 == "." }
+            guard !number.isEmpty, number != ".", number.filter({ $0 == "." }).count <= 1 else { return false }
+            rest = rest.dropFirst(number.count)
+            let unit = rest.prefix { !(($0.isASCII && $0.isNumber) || $0 == ".") }
+            guard ["ns", "us", "µs", "μs", "ms", "s", "m", "h"].contains(String(unit)) else { return false }
+            rest = rest.dropFirst(unit.count)
+        }
+        return true
+    }
+
     func run() async throws {
         try validate()
+        // With --watch, until SIGTERM or SIGINT (as PID 1 in a container nothing else ends the process before
+        // the kill). Trapped before anything is printed: whoever reads the flags may stop it right after.
+        let signals = watch ? await UnixSignalsSequence(trapping: .sigterm, .sigint) : nil
         let installer = NodeInstaller(hostRoot: hostRoot)
-        var written = ""
+        var credentialsFingerprint = ""
         do {
             try installer.installBinary(from: source ?? "/proc/self/exe", to: binDir, name: name)
             var environment = env.map { item -> (name: String, value: String) in
@@ -113,7 +137,7 @@ struct CredentialProviderInstallCommand: Subcommand {
             if let credentialsFrom {
                 // Fingerprint before reading: a Secret update landing between the write and the watch loop's
                 // first look is then seen as a change, not taken as the starting point.
-                written = installer.fingerprint(credentialsFrom)
+                credentialsFingerprint = installer.fingerprint(credentialsFrom)
                 try installer.writeCredentials(from: credentialsFrom, to: credentialsFile)
                 if !environment.contains(where: { $0.name == "AWS_SHARED_CREDENTIALS_FILE" }) {
                     environment.append(("AWS_SHARED_CREDENTIALS_FILE", credentialsFile))
@@ -127,13 +151,36 @@ struct CredentialProviderInstallCommand: Subcommand {
             let written = try installer.mergeConfig(provider, at: config)
             print("installed \(binDir)/\(name); provider \"\(name)\" in \(written)")
             print("kubelet flags: --image-credential-provider-bin-dir=\(binDir) --image-credential-provider-config=\(config)")
+            // Standard output is a pipe in a container: without this the DaemonSet's log shows the flags only
+            // when --watch ends.
+            fflush(nil)
         } catch let problem as NodeInstaller.Problem {
             throw HelperFailure(problem.description)
         } catch let problem as CredentialProviderConfigFile.Problem {
             throw HelperFailure(problem.description)
         }
-        guard watch, let credentialsFrom else { return }
-        var last = written
+        guard let signals else { return }
+        let startingPoint = credentialsFingerprint
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in signals { return }
+            }
+            group.addTask {
+                guard let credentialsFrom else {
+                    // ServiceAccount-token mode without node credentials: nothing to keep current, only to stay.
+                    while !Task.isCancelled { try await Task.sleep(for: .seconds(3600)) }
+                    return
+                }
+                try await keepCredentialsCurrent(installer: installer, from: credentialsFrom, lastSeen: startingPoint)
+            }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Rewrites the credentials file whenever the folder (a mounted Secret) changes.
+    func keepCredentialsCurrent(installer: NodeInstaller, from credentialsFrom: String, lastSeen: String) async throws {
+        var last = lastSeen
         while !Task.isCancelled {
             try await Task.sleep(for: .seconds(5))
             let current = installer.fingerprint(credentialsFrom)
@@ -176,25 +223,44 @@ struct NodeInstaller {
         var path = config
         var info = stat()
         if stat(onHost(config), &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR {
-            path = config + "/" + provider.name + ".yaml"
+            path = config + "/" + (fileDefining(provider.name, inFolder: config) ?? provider.name + ".yaml")
         }
         let hostPath = onHost(path)
         var existing: YAMLNode?
+        // The kubelet reads the file as YAML or JSON; a JSON file stays JSON, and so does a new `.json` one.
+        var json = path.hasSuffix(".json")
         if FileManager.default.fileExists(atPath: hostPath) {
             let text: String
             do { text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: hostPath)), as: UTF8.self) } catch {
                 throw Problem(description: "cannot read \(path): \(errorText(error))")
             }
             do { existing = try YAMLReader.parse(text) } catch {
-                throw Problem(description: "\(path) is not readable YAML (\(error)): fix or move it; nothing was changed")
+                throw Problem(description: "\(path) is not readable YAML or JSON (\(error)): fix or move it; nothing was changed")
             }
+            if existing != nil { json = JSONDocumentWriter.looksLikeJSON(text) }
         }
         let merged = try CredentialProviderConfigFile.merge(provider, into: existing, path: path)
-        let text = YAMLWriter.document(merged)
-        if let existing, YAMLWriter.document(existing) == text { return path }
+        let render = json ? JSONDocumentWriter.document : YAMLWriter.document
+        let text = render(merged)
+        if let existing, render(existing) == text { return path }
         try makeFolder(String(hostPath[..<(hostPath.lastIndex(of: "/") ?? hostPath.startIndex)]))
         try AtomicFile.write(Array(text.utf8), to: hostPath, mode: 0o644)
         return path
+    }
+
+    /// The file of a config folder that already defines provider `name`, if any. The kubelet reads every
+    /// `*.json`, `*.yaml` and `*.yml` file of the folder and refuses a provider name found twice, so an entry of
+    /// ours that is already there (written by hand, or by an older install) is replaced where it is.
+    func fileDefining(_ name: String, inFolder folder: String) -> String? {
+        guard let files = try? FileManager.default.contentsOfDirectory(atPath: onHost(folder)) else { return nil }
+        for file in files.sorted() where file.hasSuffix(".json") || file.hasSuffix(".yaml") || file.hasSuffix(".yml") {
+            guard let data = FileManager.default.contents(atPath: onHost(folder) + "/" + file),
+                  let document = try? YAMLReader.parse(String(decoding: data, as: UTF8.self)),
+                  let providers = document["providers"]?.items
+            else { continue }
+            if providers.contains(where: { $0["name"]?.string == name }) { return file }
+        }
+        return nil
     }
 
     /// The AWS shared credentials file from the setting files in `folder`, checked with the same rules as every

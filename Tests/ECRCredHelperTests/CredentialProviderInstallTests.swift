@@ -125,6 +125,97 @@ extension HelperBinaryTests {
             #expect(try providers(folder + "/aws-ecr-cred-helper.yaml").count == 1)
         }
 
+        /// The kubelet reads its CredentialProviderConfig as YAML or JSON: a JSON file is merged and stays JSON.
+        @Test func mergesIntoAJSONConfigAndKeepsItJSON() async throws {
+            let config = "/etc/kubernetes/credential-providers.json"
+            try FileManager.default.createDirectory(atPath: root + "/etc/kubernetes", withIntermediateDirectories: true)
+            let existing = """
+                {
+                  "apiVersion": "kubelet.config.k8s.io/v1",
+                  "kind": "CredentialProviderConfig",
+                  "providers": [
+                    {
+                      "name": "gcr-helper",
+                      "matchImages": ["gcr.io", "*.gcr.io"],
+                      "defaultCacheDuration": "1m",
+                      "apiVersion": "credentialprovider.kubelet.k8s.io/v1",
+                      "tokenAttributes": {"serviceAccountTokenAudience": "gcp", "cacheType": "Token", "requireServiceAccount": true}
+                    }
+                  ]
+                }
+
+                """
+            try Data(existing.utf8).write(to: URL(fileURLWithPath: root + config))
+            let before = try #require(try JSONSerialization.jsonObject(with: Data(existing.utf8)) as? [String: Any])
+            let result = try await install(["--config", config, "--service-account-token-audience", "sts.amazonaws.com"])
+            #expect(result.exitCode == 0, "\(result)")
+            let after = try #require(try JSONSerialization.jsonObject(with: Data(try read(config).utf8)) as? [String: Any])
+            let providers = try #require(after["providers"] as? [[String: Any]])
+            #expect(providers.count == 2)
+            let other = try #require((before["providers"] as? [[String: Any]])?.first)
+            #expect(NSDictionary(dictionary: providers[0]) == NSDictionary(dictionary: other))
+            #expect(providers[1]["name"] as? String == "aws-ecr-cred-helper")
+            let attributes = try #require(providers[1]["tokenAttributes"] as? [String: Any])
+            #expect(attributes["cacheType"] as? String == "ServiceAccount")
+            #expect(attributes["requireServiceAccount"] as? Bool == false)
+            // Again: nothing changes.
+            let first = try read(config)
+            #expect(try await install(["--config", config, "--service-account-token-audience", "sts.amazonaws.com"]).exitCode == 0)
+            #expect(try read(config) == first)
+
+            // A new file named *.json is written as JSON.
+            let fresh = "/etc/kubernetes/new.json"
+            #expect(try await install(["--config", fresh]).exitCode == 0)
+            let document = try #require(try JSONSerialization.jsonObject(with: Data(try read(fresh).utf8)) as? [String: Any])
+            #expect(document["kind"] as? String == "CredentialProviderConfig")
+            #expect((document["providers"] as? [[String: Any]])?.first?["args"] as? [String] == ["credential-provider"])
+        }
+
+        /// In a folder of configs the kubelet refuses a provider name found in two files: an entry of ours
+        /// already in one of them is replaced there, and no second file is written.
+        @Test func inAFolderOurEntryIsReplacedInTheFileThatHasIt() async throws {
+            let folder = "/etc/kubernetes/credential-providers.d"
+            try FileManager.default.createDirectory(atPath: root + folder, withIntermediateDirectories: true)
+            let handWritten = Self.existing + """
+                - name: aws-ecr-cred-helper
+                  matchImages: ["*.dkr.ecr.*.amazonaws.com"]
+                  defaultCacheDuration: 5m
+                  apiVersion: credentialprovider.kubelet.k8s.io/v1beta1
+
+                """
+            try Data(handWritten.utf8).write(to: URL(fileURLWithPath: root + folder + "/20-nodes.yaml"))
+            try Data("not: [a config\n".utf8).write(to: URL(fileURLWithPath: root + folder + "/05-broken.yaml"))
+            let result = try await install(["--config", folder])
+            #expect(result.exitCode == 0, "\(result)")
+            #expect(result.stdout.contains("\(folder)/20-nodes.yaml"), "\(result)")
+            #expect(!FileManager.default.fileExists(atPath: root + folder + "/aws-ecr-cred-helper.yaml"))
+            let providers = try providers(folder + "/20-nodes.yaml")
+            #expect(providers.map { $0["name"] as? String } == ["ecr-credential-provider", "gcr-helper", "aws-ecr-cred-helper"])
+            #expect(providers[2]["apiVersion"] as? String == "credentialprovider.kubelet.k8s.io/v1")
+            #expect(providers[2]["defaultCacheDuration"] as? String == "1h")
+        }
+
+        /// A DaemonSet's container must not exit (it would be restarted in a loop): with --watch and no
+        /// Secret (ServiceAccount-token mode only) it installs, prints the kubelet flags at once, stays, and
+        /// ends cleanly on SIGTERM.
+        @Test func watchWithoutASecretStaysUntilSIGTERM() async throws {
+            let binary = try TestEnvironment.helperBinary()
+            let child = try ChildProcess(
+                executable: binary,
+                arguments: ["credential-provider", "install", "--host-root", root, "--bin-dir", "/bin-dir", "--source", binary,
+                            "--config", "/etc/config.yaml", "--service-account-token-audience", "sts.amazonaws.com", "--watch"],
+                environment: ["PATH": "/usr/bin:/bin"], outputDirectory: root)
+            defer { child.killNow() }
+            try await eventually("the kubelet flags printed while it keeps running", timeout: .seconds(60)) {
+                child.stdout.contains("--image-credential-provider-config=/etc/config.yaml")
+            }
+            #expect(child.isRunning)
+            #expect(try providers("/etc/config.yaml").first?["tokenAttributes"] != nil)
+            child.terminate()
+            let termination = try await child.wait(timeout: .seconds(30))
+            #expect(CommandResult(termination: termination, stdout: child.stdout, stderr: child.stderr).exitCode == 0, "\(termination)")
+        }
+
         @Test func refusesWhatIsNotACredentialProviderConfigAndChangesNothing() async throws {
             try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
             let kubelet = "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n"
@@ -133,6 +224,13 @@ extension HelperBinaryTests {
             #expect(result.exitCode == 1)
             #expect(result.stdout.isEmpty)
             #expect(result.stderrLines.count == 1 && result.stderr.contains("KubeletConfiguration"), "\(result)")
+            #expect(try read("/etc/kubelet.yaml") == kubelet)
+
+            // A cache duration the kubelet could not read is a usage error; nothing is written.
+            for duration in ["1d", "3600", "-1h", "1h30", "soon"] {
+                let bad = try await install(["--config", "/etc/kubelet.yaml", "--default-cache-duration", duration])
+                #expect(bad.exitCode == 64 && bad.stdout.isEmpty && bad.stderrLines.count == 1, "\(duration): \(bad)")
+            }
             #expect(try read("/etc/kubelet.yaml") == kubelet)
 
             try Data("providers: [\n".utf8).write(to: URL(fileURLWithPath: root + "/etc/broken.yaml"))

@@ -86,14 +86,53 @@ extension HelperBinaryTests {
             }
             // A pull-through-cache repository lives in the same registry.
             let host = "\(fixture.account).dkr.ecr.eu-west-1.amazonaws.com"
+            // AWS only, never the Kubernetes API: a kubeconfig and the in-cluster variables point at the proxy
+            // too, whose log would then show a request that is not an AWS action.
+            let port = try #require(proxy.url.split(separator: ":").last.map(String.init))
+            let kubeconfig = folder + "/kubeconfig"
+            try Data("""
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: c, cluster: {server: "\(proxy.url)"}}]
+                users: [{name: u, user: {token: kube-token-value}}]
+                contexts: [{name: x, context: {cluster: c, user: u}}]
+                current-context: x
+
+                """.utf8).write(to: URL(fileURLWithPath: kubeconfig))
             let (result, _) = try await Self.provide(
-                Self.request("\(host)/docker-hub/library/nginx:latest"), environment: ["AWS_ENDPOINT_URL": proxy.url],
+                Self.request("\(host)/docker-hub/library/nginx:latest"),
+                environment: ["AWS_ENDPOINT_URL": proxy.url, "KUBECONFIG": kubeconfig,
+                              "KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": port],
                 arguments: ["--aws-config-dir", folder])
             let answer = try Self.answer(result)
             #expect(answer.registry == host)
             let seen = try await proxy.requests()
             #expect(seen.map { $0.action ?? $0.target ?? "?" } == ["AssumeRole", "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"])
             #expect(seen.allSatisfy { $0.authorized && !$0.signedByProxy })
+        }
+
+        /// Web identity from a file, named by the controller's settings (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE).
+        @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
+        func webIdentityTokenFileFromTheSettings() async throws {
+            let (fixture, endpoint) = try moto()
+            let proxy = try await SigningProxy(upstream: endpoint, fixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            defer { proxy.stop() }
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecr-helper-cp-web-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJub2RlLXdlYi1pZGVudGl0eSJ9.bm9kZS1maWxlLXRva2Vu"
+            try Data((token + "\n").utf8).write(to: URL(fileURLWithPath: folder + "/token"))
+            let host = "\(fixture.account).dkr.ecr.\(fixture.region).amazonaws.com"
+            let (result, _) = try await Self.provide(
+                Self.request("\(host)/app"),
+                environment: ["AWS_ENDPOINT_URL": proxy.url, "AWS_ROLE_ARN": fixture.roleArn, "AWS_WEB_IDENTITY_TOKEN_FILE": folder + "/token",
+                              "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent"])
+            let answer = try Self.answer(result)
+            #expect(answer.registry == host)
+            let seen = try await proxy.requests()
+            #expect(seen.map { $0.action ?? $0.target ?? "?" } == ["AssumeRoleWithWebIdentity", "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"])
+            #expect(seen.first?.webIdentityToken == token)
+            #expect(seen.last?.authorized == true && seen.last?.signedByProxy == false)
+            #expect(!result.output.contains(token))
         }
 
         @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
@@ -210,11 +249,12 @@ extension HelperBinaryTests {
             // object, without proxyEndpoint); the log shows how the helper signed it.
             let expires = Date().timeIntervalSince1970 + 12 * 3600
             let token = Data("AWS:public-password-value".utf8).base64EncodedString()
-            try await proxy.addRules([[
+            let publicTokenRule: [String: Any] = [
                 "match": ["target": "SpectrumKairosService.GetAuthorizationToken"], "status": 200,
                 "headers": ["Content-Type": "application/x-amz-json-1.1"],
                 "body": "{\"authorizationData\":{\"authorizationToken\":\"\(token)\",\"expiresAt\":\(expires)}}",
-            ]])
+            ]
+            try await proxy.addRules([publicTokenRule])
             let (result, _) = try await Self.provide(
                 Self.request("public.ecr.aws/team/tool:1"),
                 environment: ["AWS_ACCESS_KEY_ID": fixture.allowed.accessKeyId, "AWS_SECRET_ACCESS_KEY": fixture.allowed.secretAccessKey,
@@ -228,6 +268,19 @@ extension HelperBinaryTests {
             let seen = try await proxy.requests()
             #expect(seen.count == 1)
             #expect(seen.first?.service == "ecr-public")
+
+            // REFRESH_MARGIN from the controller's config folder (--config-dir, read only when given).
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecr-helper-cp-config-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Data("2h\n".utf8).write(to: URL(fileURLWithPath: folder + "/REFRESH_MARGIN"))
+            try await proxy.addRules([publicTokenRule])  // a rule answers once
+            let (margin, _) = try await Self.provide(
+                Self.request("public.ecr.aws/team/tool:1"),
+                environment: ["AWS_ACCESS_KEY_ID": fixture.allowed.accessKeyId, "AWS_SECRET_ACCESS_KEY": fixture.allowed.secretAccessKey,
+                              "AWS_ENDPOINT_URL": proxy.url],
+                arguments: ["--config-dir", folder])
+            let shorter = try #require(try Self.answer(margin).json["cacheDuration"] as? String)
+            #expect(shorter.hasPrefix("9h59m") || shorter.hasPrefix("10h0m"), "\(shorter)")
         }
 
         /// Bad input: exit 1, exactly one line on stderr, nothing on stdout, no secret anywhere.
@@ -252,6 +305,31 @@ extension HelperBinaryTests {
             #expect(result.stderr.contains(mention), "\(result)")
             for secret in ["wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "secret-sa-token-value"] {
                 #expect(!result.output.contains(secret))
+            }
+        }
+
+        /// Standard error is the kubelet's log: even at trace level it holds no key, no ServiceAccount token and
+        /// no ECR password (which only the answer on standard output carries).
+        @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
+        func traceLevelPrintsNoSecretOnStandardError() async throws {
+            let (fixture, endpoint) = try moto()
+            let proxy = try await SigningProxy(upstream: endpoint, fixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            defer { proxy.stop() }
+            let host = "\(fixture.account).dkr.ecr.\(fixture.region).amazonaws.com"
+            let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0cmFjZS1sZXZlbCJ9.dHJhY2UtbGV2ZWwtdG9rZW4"
+            for request in [Self.request("\(host)/app"), Self.request("\(host)/app", token: token, annotations: ["aws-ecr-cred-helper/role-arn": fixture.roleArn])] {
+                let (result, _) = try await Self.provide(
+                    request,
+                    environment: ["AWS_ACCESS_KEY_ID": fixture.allowed.accessKeyId, "AWS_SECRET_ACCESS_KEY": fixture.allowed.secretAccessKey,
+                                  "AWS_ROLE_ARN": fixture.roleArn, "AWS_ENDPOINT_URL": proxy.url],
+                    arguments: ["--log-level", "trace"])
+                #expect(result.exitCode == 0, "\(result)")
+                #expect(result.stdoutLines.count == 1 && !result.stderr.isEmpty, "trace level should say something: \(result)")
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+                let password = try #require((json["auth"] as? [String: [String: String]])?[host]?["password"])
+                for secret in [fixture.allowed.secretAccessKey, token, password] {
+                    #expect(!result.stderr.contains(secret), "stderr holds a secret: \(result.stderr.suffix(2000))")
+                }
             }
         }
 

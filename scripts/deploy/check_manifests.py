@@ -537,7 +537,7 @@ def check_dashboard_configmap(src, doc, label="grafana_dashboard", value="1"):
 def check_node_provider(rendered):
     """Node mode's DaemonSet: root only for the node's folders, otherwise locked down, and invisible to the
     controller's Service, PodDisruptionBudget and NetworkPolicy."""
-    for name in ("helm-node-provider-values.yaml", "kustomize-node-provider.yaml"):
+    for name in ("helm-node-provider-values.yaml", "helm-node-provider-token-only-values.yaml", "kustomize-node-provider.yaml"):
         docs = load_file(rendered / name)
         src = name[:-5]
         ds = the(docs, "DaemonSet")
@@ -555,6 +555,8 @@ def check_node_provider(rendered):
         args = container.get("args", [])
         check(f"{src}: DaemonSet runs credential-provider install --host-root=/host",
               args[:2] == ["credential-provider", "install"] and "--host-root=/host" in args, str(args))
+        # A DaemonSet's container that exits is restarted in a loop (CrashLoopBackOff), with or without a Secret.
+        check(f"{src}: DaemonSet stays running (--watch)", "--watch" in args, str(args))
         mounts = {m["mountPath"] for m in container.get("volumeMounts", [])}
         host_paths = {v["hostPath"]["path"] for v in pod.get("volumes", []) if "hostPath" in v}
         check(f"{src}: only the kubelet's folders are mounted from the node, each under /host",

@@ -12,9 +12,10 @@ public struct NodeSettings: Sendable, Hashable {
     /// True when the settings themselves name credentials (keys, or a role with a web identity token file).
     public var hasCredentials: Bool { aws.accessKeyID != nil || aws.webIdentityTokenFile != nil }
 
-    /// The settings node mode reads: the AWS identity, REFRESH_MARGIN and the log level (no namespaces, no region).
+    /// The settings node mode reads: the AWS identity, REFRESH_MARGIN and the log level (no namespaces, no region),
+    /// from the controller's two folders when given (`--config-dir`, `--aws-config-dir`), the environment and flags.
     public static let settings: [Setting] = [
-        .awsConfigDirectory, .accessKeyID, .secretAccessKey, .sessionToken, .roleARN, .externalID, .roleSessionName,
+        .configDirectory, .awsConfigDirectory, .accessKeyID, .secretAccessKey, .sessionToken, .roleARN, .externalID, .roleSessionName,
         .webIdentityTokenFile, .refreshMargin, .logLevel,
     ]
 
