@@ -30,7 +30,8 @@ let package = Package(
     ],
     targets: [
         // Small helpers the product modules share (civil dates, JSON string literals, trimming, Duration
-        // arithmetic, escaping for messages): one copy each. A leaf: depends on nothing, so both clients may
+        // arithmetic, escaping for messages, mounted-file fingerprints, handing memory back to the system): one
+        // copy each. A leaf: depends on nothing, so both clients may
         // use it without knowing each other. The stand-in (KubeTestServer) keeps its own copies on purpose.
         .target(name: "CommonBasics", swiftSettings: strict),
         // AWS: credentials, SigV4, ECR/STS calls, endpoints, error classification. Knows nothing of Kubernetes.

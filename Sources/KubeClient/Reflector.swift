@@ -1,3 +1,5 @@
+import CommonBasics
+
 /// What changed in a reflector's store.
 public enum ReflectorChange: Sendable, Hashable {
     /// A (re)list replaced the store; `keys` changed. `initial`: the store was not ready before.

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import CommonBasics
 import KubeClient
 import Logging
 import ServiceLifecycle

@@ -1,11 +1,11 @@
 import Testing
-@testable import KubeClient
+@testable import CommonBasics
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Dropping the binary's clean pages after a pass (issue 13): only read-only mappings of the executable
+/// (CommonBasics has no test target of its own.) Dropping the binary's clean pages after a pass (issue 13): only read-only mappings of the executable
 /// with no private copies qualify, and the process goes on running code from them.
 @Suite("Binary pages")
 struct BinaryPagesTests {

@@ -1,4 +1,3 @@
-import CommonBasics
 #if canImport(Glibc)
 import Glibc
 #endif
