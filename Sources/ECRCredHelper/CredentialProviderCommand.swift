@@ -30,6 +30,7 @@ struct CredentialProviderGetCommand: Subcommand {
     static let concerns: [Setting.Concern] = []
     static var settings: [Setting] { NodeSettings.settings }
     static let readsLoggingSettings = false
+    static var unusedDefaults: [Setting] { [.configDirectory, .awsConfigDirectory] }
 
     let invocation: Invocation
     init(_ invocation: Invocation) { self.invocation = invocation }

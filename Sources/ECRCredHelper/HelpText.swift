@@ -50,7 +50,9 @@ enum HelpText {
         for setting in command.settings where !titles.contains(setting.concern.title) { titles.append(setting.concern.title) }
         for title in titles {
             text += "\n\(title.uppercased()):\n"
-            for setting in command.settings where setting.concern.title == title { text += describe(setting) }
+            for setting in command.settings where setting.concern.title == title {
+                text += describe(setting, defaultUsed: !command.unusedDefaults.contains(setting))
+            }
         }
         text += "\nOPTIONS:\n"
         for option in command.options {
@@ -65,11 +67,15 @@ enum HelpText {
     }
 
     /// A setting in `--help`: its flag (or name), what it does, its default, and where else it is read.
-    static func describe(_ setting: Setting) -> String {
+    static func describe(_ setting: Setting, defaultUsed: Bool = true) -> String {
         let declaration = setting.declaration
         let head = setting.flag.map { "--\($0) <\(declaration.valueName)>" } ?? setting.key
         var help = declaration.help
-        if let value = declaration.defaultValue { help += " Default: \(value)." }
+        if !defaultUsed {
+            help += " Default: none (read only when given)."
+        } else if let value = declaration.defaultValue {
+            help += " Default: \(value)."
+        }
         let sources = sources(of: setting)
         if !sources.isEmpty { help += " Also: \(sources)." }
         return entry(head, help)

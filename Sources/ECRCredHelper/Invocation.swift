@@ -22,6 +22,9 @@ protocol Subcommand: Sendable {
     static var readsLoggingSettings: Bool { get }
     /// Options that must be given (checked before `run`).
     static var requiredOptions: [String] { get }
+    /// Settings whose declared default this command does not use, so `--help` must not show it (node mode
+    /// reads the settings folders only when they are given).
+    static var unusedDefaults: [Setting] { get }
     /// What each exit status means, for `--help`.
     static var exitCodes: [(code: Int32, meaning: String)] { get }
     /// The settings of `concerns`, in declaration order.
@@ -41,6 +44,7 @@ extension Subcommand {
     static var aliases: [String] { [] }
     static var readsLoggingSettings: Bool { true }
     static var requiredOptions: [String] { [] }
+    static var unusedDefaults: [Setting] { [] }
     static var exitCodes: [(code: Int32, meaning: String)] { [(0, "success"), (1, "failure (one line on standard error names the cause and the fix)")] }
     static var settings: [Setting] { Setting.of(concerns) }
     static var tolerated: [Setting] { [.configDirectory, .awsConfigDirectory, .kubeconfig].filter { !settings.contains($0) } }

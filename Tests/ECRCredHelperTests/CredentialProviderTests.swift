@@ -352,6 +352,10 @@ extension HelperBinaryTests {
             #expect(result.exitCode == 0)
             #expect(result.stdout.contains("CredentialProviderRequest"))
             #expect(!result.stdout.contains("--aws-secret-access-key"))
+            // Node mode reads the settings folders only when given: no default folder is promised.
+            #expect(!result.stdout.contains("Default: /config"), "\(result)")
+            let words = result.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            #expect(words.components(separatedBy: "Default: none (read only when given).").count == 3, "\(result)")
         }
     }
 }
