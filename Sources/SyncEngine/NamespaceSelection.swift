@@ -23,6 +23,16 @@ public struct NamespaceSelection: Sendable, Hashable {
         include.filter(\.isLiteral).map(\.pattern).filter { name in !exclude.contains { $0.matches(name) } }
     }
 
+    /// The selection by name alone: no label selector. The stores keep only the namespaces it may include.
+    public var names: NamespaceSelection { NamespaceSelection(include: include, exclude: exclude) }
+
+    /// Whether a namespace of this name can be selected, whatever its labels. The stores keep only these, so
+    /// what the helper holds follows its targets, not the size of the cluster.
+    public func mayInclude(name: String) -> Bool {
+        if exclude.contains(where: { $0.matches(name) }) { return false }
+        return include.isEmpty || include.contains { $0.matches(name) }
+    }
+
     /// Whether a namespace with this name and these labels is selected.
     public func selects(name: String, labels: [String: String]) -> Bool {
         if exclude.contains(where: { $0.matches(name) }) { return false }

@@ -6,12 +6,12 @@ import Logging
 /// selector) and, when patterns or a selector choose the namespaces, the namespaces themselves.
 extension SyncController {
     func startReflectors(_ settings: HelperSettings) {
-        // With an explicit list (and no pruning, which must see our secret everywhere), only the listed
-        // namespaces' secrets are kept: memory follows the targets, not the cluster (a helper serving 10
+        // Without pruning (which must see our secret everywhere), only the secrets of namespaces the names
+        // and patterns may include are kept: memory follows the targets, not the cluster (a helper serving 10
         // namespaces of a cluster where 5000 hold the secret keeps 10 digests). The watch itself cannot be
         // narrowed: the field selector takes one name, and the original role has no label rights.
-        let scope: Set<String>? = settings.namespaces.isExplicitList && !settings.pruneUnselected
-            ? Set(settings.namespaces.explicitNames) : nil
+        let names = settings.namespaces.names
+        let scope: NamespaceSelection? = settings.pruneUnselected ? nil : names
         if secretReflector?.name != settings.secretName || secretReflector?.scope != scope {
             secretReflector?.task.cancel()
             let name = settings.secretName
@@ -27,7 +27,7 @@ extension SyncController {
                 store: store,
                 key: { secret in
                     guard let namespace = secret.metadata.namespace else { return nil }
-                    return scope.map { $0.contains(namespace) } ?? true ? namespace : nil
+                    return scope.map { $0.mayInclude(name: namespace) } ?? true ? namespace : nil
                 },
                 project: ObservedSecret.init)
             let task = Task { await reflector.run(watcher) { change in await self.changed(change) } }
@@ -36,7 +36,8 @@ extension SyncController {
         if settings.namespaces.isExplicitList {
             namespaceReflector?.task.cancel()
             namespaceReflector = nil
-        } else if namespaceReflector == nil || namespaceReflector?.selector != settings.namespaces.labelSelector?.description {
+        } else if namespaceReflector == nil || namespaceReflector?.selector != settings.namespaces.labelSelector?.description
+                    || namespaceReflector?.names != names {
             namespaceReflector?.task.cancel()
             namespaces.replaceWithNothing()
             let selector = settings.namespaces.labelSelector?.description
@@ -45,12 +46,13 @@ extension SyncController {
                 onRestart: { [metrics = deps.metrics] _ in metrics.watchRestarted(resource: "namespaces") }
             )
             watcher.pageSize = Self.listPageSize
-            // A namespace being deleted is no target: its secrets go with it.
+            // A namespace being deleted is no target: its secrets go with it. Namespaces no name or pattern may
+            // include are not kept (a `team-*` helper in a cluster of 10,000 keeps the teams' labels only).
             let reflector = Reflector<Namespace, [String: String]?>(
-                store: namespaces, key: { $0.metadata.name },
+                store: namespaces, key: { namespace in namespace.metadata.name.flatMap { names.mayInclude(name: $0) ? $0 : nil } },
                 project: { $0.metadata.deletionTimestamp == nil ? ($0.metadata.labels ?? [:]) : nil })
             let task = Task { await reflector.run(watcher) { change in await self.changed(change) } }
-            namespaceReflector = (selector, task)
+            namespaceReflector = (selector, names, task)
         }
     }
 

@@ -78,6 +78,8 @@ public actor SyncController {
     /// The namespaces whose secret the controller keeps a digest of: what its memory grows with (for tests
     /// and diagnostics).
     public nonisolated var observedSecretNamespaces: [String] { secrets.keys.sorted() }
+    /// The namespaces whose labels the namespace store keeps (patterns or a selector; none for a plain list).
+    public nonisolated var observedNamespaces: [String] { namespaces.keys.sorted() }
     /// Each namespace's labels, keyed by name (only while patterns or a selector choose namespaces); nil
     /// for a namespace being deleted.
     let namespaces = Store<[String: String]?>()
@@ -91,8 +93,8 @@ public actor SyncController {
     var lastConfigError: String?
     /// The secret reflector, with what it was started for: the secret's name and, for an explicit list of
     /// namespaces without pruning, those namespaces (it keeps no digest for the rest of the cluster).
-    var secretReflector: (name: String, scope: Set<String>?, task: Task<Void, Never>)?
-    var namespaceReflector: (selector: String?, task: Task<Void, Never>)?
+    var secretReflector: (name: String, scope: NamespaceSelection?, task: Task<Void, Never>)?
+    var namespaceReflector: (selector: String?, names: NamespaceSelection, task: Task<Void, Never>)?
     var namespaceListProblem: String?
     /// Namespaces whose last write failed, with the reason (for status and /readyz).
     var namespaceFailures: [String: String] = [:]

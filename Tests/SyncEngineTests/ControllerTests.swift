@@ -207,6 +207,39 @@ import TestSupport
         }
     }
 
+    /// With patterns, the stores keep only namespaces the names and patterns may include: not the rest of the
+    /// cluster (issue 13). A wider pattern widens them; PRUNE_UNSELECTED keeps every holder of the secret.
+    @Test func patternsKeepOnlyTheNamespacesTheyMayInclude() async throws {
+        var rules = PolicyRule.originalHelperRole()
+        rules.append(PolicyRule(resources: ["namespaces"], verbs: ["list", "watch"]))
+        let fixture = try await EngineFixture.start(rules: rules, settings: ["NAMESPACES": "default team-*"])
+        defer { Task { await fixture.shutdown() } }
+        try await fixture.running(fixture.controller()) {
+            try await eventually("default and the teams written") {
+                for namespace in ["default", "team-a", "team-b"] where try await fixture.secret(namespace) == nil { return false }
+                return true
+            }
+        }
+        fixture.settings.update {
+            $0["NAMESPACES"] = "team-*"
+            $0["EXCLUDE_NAMESPACES"] = "team-b"
+        }
+        let controller = fixture.controller()
+        try await fixture.running(controller) {
+            try await eventually("only team-a kept") {
+                controller.observedNamespaces == ["team-a"] && controller.observedSecretNamespaces == ["team-a"]
+            }
+            fixture.settings.update { $0["EXCLUDE_NAMESPACES"] = "" }
+            try await eventually("team-b kept once no longer excluded") {
+                controller.observedNamespaces == ["team-a", "team-b"] && controller.observedSecretNamespaces == ["team-a", "team-b"]
+            }
+            fixture.settings.update { $0["PRUNE_UNSELECTED"] = "true" }
+            try await eventually("every holder kept for pruning") {
+                controller.observedSecretNamespaces == ["default", "team-a", "team-b"] && controller.observedNamespaces == ["team-a", "team-b"]
+            }
+        }
+    }
+
     @Test func newNamespaceMatchingAPatternIsServed() async throws {
         var rules = PolicyRule.originalHelperRole()
         rules.append(PolicyRule(resources: ["namespaces"], verbs: ["list", "watch"]))
