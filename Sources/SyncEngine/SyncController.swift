@@ -91,8 +91,8 @@ public actor SyncController {
     var settings: HelperSettings?
     var fingerprint: String?
     var lastConfigError: String?
-    /// The secret reflector, with what it was started for: the secret's name and, for an explicit list of
-    /// namespaces without pruning, those namespaces (it keeps no digest for the rest of the cluster).
+    /// The secret reflector, with what it was started for: the secret's name and, without pruning, the names
+    /// and patterns that may include a namespace (it keeps no digest for the rest of the cluster).
     var secretReflector: (name: String, scope: NamespaceSelection?, task: Task<Void, Never>)?
     var namespaceReflector: (selector: String?, names: NamespaceSelection, task: Task<Void, Never>)?
     var namespaceListProblem: String?
