@@ -4,8 +4,8 @@ import Glibc
 
 /// The binary's own pages. The kernel maps file pages 64 KB around every fault ("fault-around"), so
 /// start-up and the first pass, which run code scattered over the whole binary (the Swift runtime's
-/// conformance scans, TLS set-up, list decoding), leave most of its 33 MB resident: about 23 of the 27 MiB
-/// an idle helper showed (docs/benchmarks.md, issue 13). After a pass the helper hands those pages back.
+/// conformance scans, TLS set-up, list decoding), leave most of the binary resident: about 23 of the 27
+/// MiB an idle helper showed (docs/benchmarks.md, issue 13). After a pass the helper hands those pages back.
 /// Only mappings of the executable that are read-only and hold no private copy (no `Anonymous` pages) are
 /// dropped: their content is the file's, still in the page cache, and what runs next is mapped back from
 /// it with a minor fault. The relocated read-only data (RELRO), written once by the loader, holds private

@@ -35,10 +35,9 @@ public struct NamespaceSelection: Sendable, Hashable {
 
     /// Whether a namespace with this name and these labels is selected.
     public func selects(name: String, labels: [String: String]) -> Bool {
-        if exclude.contains(where: { $0.matches(name) }) { return false }
+        guard mayInclude(name: name) else { return false }
         if let labelSelector, !labelSelector.matches(labels) { return false }
-        // A selector alone (no NAMESPACES) selects every namespace it matches.
-        if include.isEmpty { return labelSelector != nil }
-        return include.contains { $0.matches(name) }
+        // A selector alone (no NAMESPACES) selects every namespace it matches; nothing at all selects none.
+        return !include.isEmpty || labelSelector != nil
     }
 }

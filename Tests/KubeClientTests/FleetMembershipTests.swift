@@ -112,7 +112,13 @@ struct FleetMembershipTests {
         let logs = CapturedLogs()
         let logger = logs.logger(label: "fleet")
         var clients: [String: KubernetesClient] = [:]
-        func shutdown() async { for client in clients.values { try? await client.shutdown() } }
+        // The body's world, then every client shut down, whether the body threw or not.
+        func run(_ world: World) async throws {
+            var failure: (any Error)?
+            do { try await body(world) } catch { failure = error }
+            for client in world.clients.values { try? await client.shutdown() }
+            if let failure { throw failure }
+        }
         switch kind {
         case .standIn:
             let users = members.map { TestUser(name: "member-\($0)", token: "token-\($0)-\(id)", rules: Self.rules(namespace)) }
@@ -121,13 +127,7 @@ struct FleetMembershipTests {
                     clients[name] = try KubernetesClient(configuration: cluster.configuration(auth: .bearerToken("token-\(name)-\(id)")), logger: logger)
                 }
                 let world = World(kind: kind, namespace: namespace, group: group, clients: clients, logger: logger, logs: logs, standIn: cluster.server, real: nil, identities: [:])
-                do {
-                    try await body(world)
-                } catch {
-                    await shutdown()
-                    throw error
-                }
-                await shutdown()
+                try await run(world)
             }
         case .real:
             let server = try #require(RealAPIServer.shared)
@@ -140,13 +140,7 @@ struct FleetMembershipTests {
                 clients[name] = try KubernetesClient(configuration: configuration, logger: logger)
             }
             let world = World(kind: kind, namespace: namespace, group: group, clients: clients, logger: logger, logs: logs, standIn: nil, real: server, identities: identities)
-            do {
-                try await body(world)
-            } catch {
-                await shutdown()
-                throw error
-            }
-            await shutdown()
+            try await run(world)
         }
     }
 
