@@ -427,14 +427,9 @@ struct FaultInjectionTests {
         let folder = try TestEnv.tempDirectory()
         defer { try? FileManager.default.removeItem(at: folder) }
         #expect(AWSHTTPTransport.hashedCertificateFolder(folder.path) == nil)
-        let hash = Process()
-        hash.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        hash.arguments = ["x509", "-subject_hash", "-noout", "-in", ca]
-        let out = Pipe()
-        hash.standardOutput = out
-        try hash.run()
-        hash.waitUntilExit()
-        let name = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let hash = try await ChildProcess.run(
+            "/usr/bin/openssl", ["x509", "-subject_hash", "-noout", "-in", ca], environment: [:], outputDirectory: folder.path)
+        let name = hash.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         try FileManager.default.createSymbolicLink(atPath: folder.path + "/\(name).0", withDestinationPath: ca)
         #expect(AWSHTTPTransport.hashedCertificateFolder(folder.path) == folder.path)
 

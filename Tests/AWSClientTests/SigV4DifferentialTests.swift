@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import AWSClient
 
@@ -147,7 +148,7 @@ import Testing
         var results: [OracleResult]
     }
 
-    static func runOracle(_ requests: [Generated]) throws -> OracleOutput {
+    static func runOracle(_ requests: [Generated]) async throws -> OracleOutput {
         let python = try #require(TestEnv.python)
         var specs: [[String: Any]] = []
         for r in requests {
@@ -165,28 +166,20 @@ import Testing
         let dir = try TestEnv.tempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let inFile = dir.appendingPathComponent("in.json")
-        let outFile = dir.appendingPathComponent("out.json")
-        let errFile = dir.appendingPathComponent("err.txt")
         try input.write(to: inFile)
-        _ = FileManager.default.createFile(atPath: outFile.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errFile.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = [TestEnv.repoRoot.appendingPathComponent("scripts/aws/sigv4_oracle.py").path]
-        process.standardInput = try FileHandle(forReadingFrom: inFile)
-        process.standardOutput = try FileHandle(forWritingTo: outFile)
-        process.standardError = try FileHandle(forWritingTo: errFile)
-        try process.run()
-        process.waitUntilExit()
-        let stderr = (try? String(contentsOf: errFile, encoding: .utf8)) ?? ""
-        try #require(process.terminationStatus == 0, "sigv4_oracle.py failed: \(stderr)")
-        return try JSONDecoder().decode(OracleOutput.self, from: Data(contentsOf: outFile))
+        // A child process awaited, not waited for: a blocking wait would hold one of the cooperative pool's
+        // threads (two on CI) for as long as botocore signs.
+        let result = try await ChildProcess.run(
+            python, [TestEnv.repoRoot.appendingPathComponent("scripts/aws/sigv4_oracle.py").path],
+            environment: ProcessInfo.processInfo.environment, outputDirectory: dir.path, input: .file(inFile.path))
+        try #require(result.exitCode == 0, "sigv4_oracle.py failed: \(result.stderr)")
+        return try JSONDecoder().decode(OracleOutput.self, from: Data(result.stdout.utf8))
     }
 
     @Test(.enabled(if: TestEnv.python != nil, TestEnv.pythonReason), arguments: [UInt64(0x5EED_0001), 0xC0FFEE])
-    func agreesWithBotocore(seed: UInt64) throws {
+    func agreesWithBotocore(seed: UInt64) async throws {
         let requests = Self.generate(count: 300, seed: seed)
-        let oracle = try Self.runOracle(requests)
+        let oracle = try await Self.runOracle(requests)
         try #require(oracle.results.count == requests.count)
         var mismatches: [String] = []
         var compared = 0

@@ -76,7 +76,7 @@ extension HelperBinaryTests {
         @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
         func settingsFromAFolderWithARoleAssumeIt() async throws {
             let (fixture, endpoint) = try moto()
-            let proxy = try await SigningProxy(upstream: endpoint, fixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            let proxy = try await FaultProxy(upstream: endpoint, signUnsignedWith: try #require(TestEnvironment.value("MOTO_FIXTURE")) as String)
             defer { proxy.stop() }
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecr-helper-cp-aws-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -115,7 +115,7 @@ extension HelperBinaryTests {
         @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
         func webIdentityTokenFileFromTheSettings() async throws {
             let (fixture, endpoint) = try moto()
-            let proxy = try await SigningProxy(upstream: endpoint, fixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            let proxy = try await FaultProxy(upstream: endpoint, signUnsignedWith: try #require(TestEnvironment.value("MOTO_FIXTURE")) as String)
             defer { proxy.stop() }
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecr-helper-cp-web-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -138,7 +138,7 @@ extension HelperBinaryTests {
         @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
         func sharedFileProfilesChainThroughSourceProfile() async throws {
             let (fixture, endpoint) = try moto()
-            let proxy = try await SigningProxy(upstream: endpoint, fixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            let proxy = try await FaultProxy(upstream: endpoint, signUnsignedWith: try #require(TestEnvironment.value("MOTO_FIXTURE")) as String)
             defer { proxy.stop() }
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ecr-helper-cp-files-\(UUID().uuidString)").path
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -207,7 +207,7 @@ extension HelperBinaryTests {
         @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
         func serviceAccountTokenIsExchangedForTheAnnotatedRole() async throws {
             let (fixture, endpoint) = try moto()
-            let proxy = try await SigningProxy(upstream: endpoint, fixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            let proxy = try await FaultProxy(upstream: endpoint, signUnsignedWith: try #require(TestEnvironment.value("MOTO_FIXTURE")) as String)
             defer { proxy.stop() }
             let host = "\(fixture.account).dkr.ecr.\(fixture.region).amazonaws.com"
             let tokenA = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6dGVhbS1hOmJ1aWxkZXIifQ.c2lnQQ"
@@ -243,7 +243,7 @@ extension HelperBinaryTests {
         @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
         func ecrPublicIsAskedOfECRPublicInUSEast1() async throws {
             let (fixture, endpoint) = try moto()
-            let proxy = try await SigningProxy(upstream: endpoint, fixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            let proxy = try await FaultProxy(upstream: endpoint, signUnsignedWith: try #require(TestEnvironment.value("MOTO_FIXTURE")) as String)
             defer { proxy.stop() }
             // moto has no ECR Public: the proxy answers that call as AWS documents it (authorizationData is one
             // object, without proxyEndpoint); the log shows how the helper signed it.
@@ -313,7 +313,7 @@ extension HelperBinaryTests {
         @Test(.enabled(if: TestEnvironment.hasMoto, TestEnvironment.motoReason))
         func traceLevelPrintsNoSecretOnStandardError() async throws {
             let (fixture, endpoint) = try moto()
-            let proxy = try await SigningProxy(upstream: endpoint, fixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            let proxy = try await FaultProxy(upstream: endpoint, signUnsignedWith: try #require(TestEnvironment.value("MOTO_FIXTURE")) as String)
             defer { proxy.stop() }
             let host = "\(fixture.account).dkr.ecr.\(fixture.region).amazonaws.com"
             let token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ0cmFjZS1sZXZlbCJ9.dHJhY2UtbGV2ZWwtdG9rZW4"

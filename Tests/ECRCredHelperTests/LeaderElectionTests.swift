@@ -92,7 +92,7 @@ struct LeaderElectionTests {
             }
             #expect(await world.leaseHolder() == "replica-b")
             b.killNow()
-            #expect(b.poll() == .signaled(SIGKILL))
+            #expect(await b.exited() == .signaled(SIGKILL))
             try await eventually("replica-a leading after replica-b crashed", timeout: .seconds(40)) { await world.leaseHolder() == "replica-a" }
             try await world.delete("secrets", namespace: "team-a", name: world.secretName)
             try await world.waitForSecrets(["team-a"], process: a2)

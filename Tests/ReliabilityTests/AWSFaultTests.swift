@@ -46,12 +46,12 @@ import TestSupport
 
     /// ECR through scripts/aws/fault_proxy.py in front of moto (signature checking on).
     @Test(
-        .enabled(if: MotoEnvironment.current != nil && AWSFaultProxy.python != nil, "needs moto and TEST_PYTHON: run scripts/test.sh"),
+        .enabled(if: MotoEnvironment.current != nil && ScriptServer.python != nil, "needs moto and TEST_PYTHON: run scripts/test.sh"),
         arguments: ["throttling", "server-error", "malformed", "bad-base64", "dropped"]
     )
     func ecrFaultsThroughTheEngine(_ kind: String) async throws {
         let moto = try #require(MotoEnvironment.current)
-        let proxy = try await AWSFaultProxy(upstream: moto.endpoint)
+        let proxy = try await FaultProxy(upstream: moto.endpoint)
         defer { proxy.stop() }
         var logger = Logger(label: "aws")
         logger.logLevel = .critical
@@ -93,7 +93,7 @@ import TestSupport
             let before = await fixture.status.current.lastSuccess
             var contents: [String: [UInt8]] = [:]
             for namespace in fixture.targets { contents[namespace] = await fixture.secret(namespace)?.decodedData(".dockerconfigjson") }
-            try await proxy.add(rules)
+            try await proxy.addRules(rules)
             // A change on the AWS side of the settings makes the controller fetch a token at once.
             fixture.settings.update { $0["AWS_ROLE_SESSION_NAME"] = "reliability-\(kind)" }
             let error = try await eventuallyValue("the failure is reported", timeout: .seconds(20)) { await fixture.status.current.lastError }
@@ -106,7 +106,7 @@ import TestSupport
                 let status = await fixture.status.current
                 return status.lastError == nil && status.lastSuccess != before
             }
-            let faults = try await proxy.log().compactMap(\.fault)
+            let faults = try await proxy.requests().compactMap(\.fault)
             #expect(!faults.isEmpty)
         }
         #expect(fixture.observer.violations.isEmpty, "\(fixture.observer.violations)")

@@ -30,19 +30,41 @@ public struct SpawnFailure: Error, CustomStringConvertible {
     public init(description: String) { self.description = description }
 }
 
+/// Where a child's standard input comes from.
+public enum ChildInput: Sendable {
+    /// `/dev/null`.
+    case null
+    /// A file, read from its start.
+    case file(String)
+    /// A pipe that the test holds open: the child reads end-of-file when `closeInput()` is called or this test
+    /// process dies, so a helper script that exits on end-of-file never outlives the test.
+    case pipe
+}
+
 /// A subprocess with its standard output and error captured in files (no pipe can fill up and stall it),
 /// an explicit environment (nothing of the test run's environment leaks in), and a bounded wait.
 /// Started with `posix_spawn` so the pid, signals and reaping stay in our hands; the process is killed
 /// when this object goes away, so a failing test never leaves one behind.
+///
+/// The exit is an event, not something polled for: a thread of its own per child sits in a blocking
+/// `waitpid` and resumes whoever awaits the exit. Nothing here ever blocks a thread of Swift concurrency's
+/// cooperative pool (as many threads as cores, two on CI): a test that waited for a child on the pool stalled
+/// every other test for as long as the child ran.
 public final class ChildProcess: Sendable {
     public let pid: pid_t
     public let arguments: [String]
     public let stdoutPath: String
     public let stderrPath: String
-    private let ended = Mutex<Termination?>(nil)
+    private let exit = ExitSignal()
+    /// The write end of the standard input pipe (`.pipe`), until `closeInput()`.
+    private let inputWriter = Mutex<Int32?>(nil)
 
     /// `stdinPath`: a file to read standard input from (default `/dev/null`).
-    public init(executable: String, arguments: [String], environment: [String: String], outputDirectory: String, stdinPath: String = "/dev/null") throws {
+    public convenience init(executable: String, arguments: [String], environment: [String: String], outputDirectory: String, stdinPath: String) throws {
+        try self.init(executable: executable, arguments: arguments, environment: environment, outputDirectory: outputDirectory, input: .file(stdinPath))
+    }
+
+    public init(executable: String, arguments: [String], environment: [String: String], outputDirectory: String, input: ChildInput = .null) throws {
         let tag = UUID().uuidString.prefix(8)
         stdoutPath = outputDirectory + "/stdout-\(tag).txt"
         stderrPath = outputDirectory + "/stderr-\(tag).txt"
@@ -51,7 +73,19 @@ public final class ChildProcess: Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
+        var inputPipe: [Int32] = [-1, -1]
+        switch input {
+        case .null: posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        case let .file(path): posix_spawn_file_actions_addopen(&actions, 0, path, O_RDONLY, 0)
+        case .pipe:
+            // Close-on-exec on both ends: the child gets the read end as fd 0 only, and no other child
+            // inherits the write end (which would keep the pipe open after closeInput()).
+            guard pipe(&inputPipe) == 0 else {
+                throw SpawnFailure(description: "cannot make a pipe: \(String(cString: strerror(errno)))")
+            }
+            for fd in inputPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+            posix_spawn_file_actions_adddup2(&actions, inputPipe[0], 0)
+        }
         posix_spawn_file_actions_addopen(&actions, 1, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         // Nothing else of the test process: an inherited listening socket of an in-process test server
@@ -79,10 +113,29 @@ public final class ChildProcess: Sendable {
         }
         var child: pid_t = 0
         let result = posix_spawn(&child, executable, &actions, &attributes, argv, envp)
+        if inputPipe[0] >= 0 { close(inputPipe[0]) }
         guard result == 0 else {
+            if inputPipe[1] >= 0 { close(inputPipe[1]) }
             throw SpawnFailure(description: "cannot start \(executable): \(String(cString: strerror(result)))")
         }
         pid = child
+        if inputPipe[1] >= 0 { inputWriter.withLock { $0 = inputPipe[1] } }
+        Self.reap(child, into: exit)
+    }
+
+    /// The reaper: a plain thread (not one of the cooperative pool's) blocked in `waitpid` until the child
+    /// ends, which then publishes the termination to every waiter.
+    private static func reap(_ pid: pid_t, into exit: ExitSignal) {
+        Thread.detachNewThread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 {  // blocking: the reaper thread of its own
+                guard errno == EINTR else {
+                    exit.finish(.exited(-1))
+                    return
+                }
+            }
+            exit.finish(Termination(waitStatus: status))
+        }
     }
 
     /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time: the Glibc module
@@ -98,39 +151,38 @@ public final class ChildProcess: Sendable {
     }
 
     deinit {
-        if poll() == nil {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            _ = waitpid(pid, &status, 0)
-        }
+        closeInput()
+        // The reaper thread collects it; nothing waits here.
+        if poll() == nil { kill(pid, SIGKILL) }
     }
 
-    /// The termination if the process has ended (reaps it), nil while it runs.
+    /// The termination if the process has ended, nil while it runs. Never waits.
     @discardableResult
-    public func poll() -> Termination? {
-        ended.withLock { ended in
-            if let ended { return ended }
-            var status: Int32 = 0
-            let result = waitpid(pid, &status, WNOHANG)
-            guard result == pid else { return nil }
-            ended = Termination(waitStatus: status)
-            return ended
-        }
-    }
+    public func poll() -> Termination? { exit.value }
 
     public var isRunning: Bool { poll() == nil }
 
-    /// Waits for the process to end; after `timeout` it is killed and `TimedOut`-style failure thrown.
+    /// Suspends (without holding a thread) until the process ends; nil if the waiting task is cancelled first.
+    public func exited() async -> Termination? { await exit.wait() }
+
+    /// Waits for the process to end; after `timeout` it is killed and a `SpawnFailure` thrown.
     public func wait(timeout: Duration) async throws -> Termination {
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: timeout)
-        while true {
-            if let termination = poll() { return termination }
-            if clock.now >= deadline {
-                kill(pid, SIGKILL)
-                throw SpawnFailure(description: "aws-ecr-cred-helper \(arguments.first ?? "") did not exit within \(timeout); killed it. stderr:\n\(stderr.suffix(4000))")
+        if let termination = await exited(within: timeout) { return termination }
+        kill(pid, SIGKILL)
+        throw SpawnFailure(description: "\(arguments.first ?? "the process") did not exit within \(timeout); killed it. stderr:\n\(stderr.suffix(4000))")
+    }
+
+    /// The termination, or nil if the process is still running after `timeout`.
+    public func exited(within timeout: Duration) async -> Termination? {
+        await withTaskGroup(of: Termination?.self) { group in
+            group.addTask { await self.exited() }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return nil
             }
-            try await Task.sleep(for: .milliseconds(20))
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 
@@ -140,13 +192,24 @@ public final class ChildProcess: Sendable {
 
     public func terminate() { signal(SIGTERM) }
 
-    /// SIGKILL and reap.
-    public func killNow() {
-        guard isRunning else { return }
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        ended.withLock { ended in
-            if ended == nil, waitpid(pid, &status, 0) == pid { ended = Termination(waitStatus: status) }
+    /// SIGKILL; the reaper collects it. Never waits.
+    public func killNow() { signal(SIGKILL) }
+
+    /// SIGTERM, then waits (suspended) at most `grace` before SIGKILL.
+    public func stop(grace: Duration = .seconds(10)) async {
+        closeInput()
+        terminate()
+        if await exited(within: grace) == nil {
+            killNow()
+            _ = await exited()
+        }
+    }
+
+    /// Closes the write end of a `.pipe` standard input: the child reads end-of-file.
+    public func closeInput() {
+        inputWriter.withLock { fd in
+            if let open = fd { close(open) }
+            fd = nil
         }
     }
 
@@ -158,6 +221,60 @@ public final class ChildProcess: Sendable {
     private static func read(_ path: String) -> String {
         guard let data = FileManager.default.contents(atPath: path) else { return "" }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Runs a command to its end (killed after `timeout`), its output collected in `outputDirectory`.
+    public static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String], outputDirectory: String,
+        input: ChildInput = .null, timeout: Duration = .seconds(120)
+    ) async throws -> CommandResult {
+        let process = try ChildProcess(executable: executable, arguments: arguments, environment: environment, outputDirectory: outputDirectory, input: input)
+        let termination = try await process.wait(timeout: timeout)
+        return CommandResult(termination: termination, stdout: process.stdout, stderr: process.stderr)
+    }
+}
+
+/// A child's termination, set once by its reaper thread and awaited by any number of tasks.
+final class ExitSignal: Sendable {
+    private struct State {
+        var termination: Termination?
+        var waiters: [UInt64: CheckedContinuation<Termination?, Never>] = [:]
+        var nextID: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    var value: Termination? { state.withLock { $0.termination } }
+
+    func finish(_ termination: Termination) {
+        let waiters = state.withLock { state in
+            state.termination = termination
+            defer { state.waiters = [:] }
+            return state.waiters.values
+        }
+        for waiter in waiters { waiter.resume(returning: termination) }
+    }
+
+    /// The termination; nil only when the waiting task is cancelled while the child still runs.
+    func wait() async -> Termination? {
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Termination?, Never>) in
+                let immediate: Termination?? = state.withLock { state in
+                    if let termination = state.termination { return .some(termination) }
+                    if Task.isCancelled { return .some(nil) }
+                    state.waiters[id] = continuation
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.resume(returning: nil)
+        }
     }
 }
 

@@ -297,9 +297,6 @@ public func uniqueSuffix(_ length: Int = 6) -> String {
 }
 
 extension RealAPIServer {
-    /// The repository root (this file is Tests/TestSupport/RealAPIServer.swift).
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
     /// API Priority and Fairness switched on (alpha in v1.19), as every current release has it.
     public static let priorityAndFairnessFlags =
         "--feature-gates=APIPriorityAndFairness=true --enable-priority-and-fairness=true --runtime-config=flowcontrol.apiserver.k8s.io/v1alpha1=true"

@@ -21,32 +21,9 @@ enum TestEnvironment {
         return try JSONDecoder().decode(MotoFixture.self, from: Data(contentsOf: URL(fileURLWithPath: path)))
     }
 
-    /// The repository root (this file is Tests/ECRCredHelperTests/Support/TestEnvironment.swift).
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var repositoryRoot: URL { TestSupport.repositoryRoot }
 
-    /// The `aws-ecr-cred-helper` executable SwiftPM built next to this test bundle (the test target depends
-    /// on the executable target, so `swift test` builds it). `ECR_CRED_HELPER_BINARY` overrides.
-    static func helperBinary() throws -> String {
-        var candidates: [String] = []
-        if let explicit = value("ECR_CRED_HELPER_BINARY") { candidates.append(explicit) }
-        // The bundle (`.build/<triple>/debug/aws-ecr-cred-helperPackageTests.xctest`) lives in the bin folder.
-        for path in [CommandLine.arguments.first, Bundle.main.executablePath].compactMap({ $0 }) {
-            var url = URL(fileURLWithPath: path).standardizedFileURL
-            for _ in 0..<4 {
-                url.deleteLastPathComponent()
-                candidates.append(url.appendingPathComponent("aws-ecr-cred-helper").path)
-            }
-        }
-        candidates.append(repositoryRoot.appendingPathComponent(".build/debug/aws-ecr-cred-helper").path)
-        for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: candidate, isDirectory: &isDirectory), !isDirectory.boolValue {
-                return candidate
-            }
-        }
-        throw SpawnFailure(description: "aws-ecr-cred-helper binary not found (looked at \(candidates.joined(separator: ", "))); run `swift build --product aws-ecr-cred-helper`")
-    }
+    static func helperBinary() throws -> String { try helperExecutable() }
 }
 
 struct MotoFixture: Decodable, Sendable {
