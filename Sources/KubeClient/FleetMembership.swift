@@ -71,6 +71,10 @@ public actor FleetMembership {
     private var problems: [String: String] = [:]
     private var nudged = false
 
+    /// Its code, requests and timers run on the `LeaseThread`: renewals and the member list keep their
+    /// deadlines however busy the cooperative pool is.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { LeaseThread.shared.asUnownedSerialExecutor() }
+
     public init(
         client: KubernetesClient, namespace: String, group: String, identity: String,
         leaseDuration: Duration, renewDeadline: Duration, retryPeriod: Duration, logger: Logger,
@@ -129,7 +133,11 @@ public actor FleetMembership {
     /// the calling task is cancelled. On the way out it reports `[]`, then deletes its own Lease (unless
     /// `releaseOnCancel` is false) so the others take its share over at once instead of after it expires.
     /// Throws only for durations in the wrong order.
-    public func run() async throws {
+    public nonisolated func run() async throws {
+        try await LeaseThread.shared.run { try await self.hold() }
+    }
+
+    private func hold() async throws {
         try Self.validate(leaseDuration: leaseDuration, renewDeadline: renewDeadline, retryPeriod: retryPeriod)
         try Self.validate(group: group, identity: identity)
         guard !running else { throw KubeUsageError("fleet membership \(leaseName) is already running") }
@@ -379,7 +387,7 @@ public actor FleetMembership {
         guard releaseOnCancel else { return }
         // A task of its own: the caller is cancelled, and its requests would be too.
         let client = self.client, namespace = self.namespace, name = leaseName, logger = self.logger, timeout = renewDeadline
-        await Task {
+        await Task(executorPreference: LeaseThread.shared) {
             let deleted = await Self.deleteLease(client, namespace: namespace, name: name, timeout: timeout) { error in
                 logger.warning("could not delete the fleet membership lease; the others take over when it expires", metadata: ["error": "\(error)"])
             }
@@ -452,9 +460,9 @@ public actor FleetMembership {
             nudged = false
             return
         }
-        let timer = Task {
-            try? await Task.sleep(until: deadline, clock: .continuous)
-            self.timerFired()
+        let timer = Task(executorPreference: LeaseThread.shared) {
+            try? await LeaseThread.shared.sleep(until: deadline)
+            await self.timerFired()
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in waiter = continuation }

@@ -56,6 +56,8 @@ public actor LeaderElector {
     /// Whether the last write of the lease by this replica succeeded and has not been given up.
     private var holdsLease = false
     private var stopping = false
+    /// The pause between attempts in flight, so that `release()` ends it at once.
+    private var pausing: Task<Void, Never>?
     private var observed = LeaseObservation(spec: nil, at: .now)
     private var attempt: Task<Bool, Never>?
     private var leaderTask: Task<Void, Never>?
@@ -63,6 +65,10 @@ public actor LeaderElector {
     private var onStoppedLeading: (@Sendable () async -> Void)?
     private var watchers: [Int: AsyncStream<Bool>.Continuation] = [:]
     private var nextWatcherID = 0
+
+    /// The elector's code, its requests and its timers run on the `LeaseThread`, so renewals keep their
+    /// deadlines however busy the cooperative pool is; the leader's work runs on the pool, as any other work.
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { LeaseThread.shared.asUnownedSerialExecutor() }
 
     public init(client: KubernetesClient, configuration: LeaderElectionConfiguration, logger: Logger) {
         self.client = client
@@ -76,9 +82,18 @@ public actor LeaderElector {
     /// Competes for leadership until the calling task is cancelled or `release()` is called.
     /// `onStartedLeading` runs in its own task when leadership is gained; that task is cancelled when
     /// leadership is lost, after which `onStoppedLeading` is called. After a loss the elector competes again.
-    public func run(
+    public nonisolated func run(
         onStartedLeading: @escaping @Sendable () async -> Void,
         onStoppedLeading: @escaping @Sendable () async -> Void = {}
+    ) async {
+        await LeaseThread.shared.run {
+            await self.compete(onStartedLeading: onStartedLeading, onStoppedLeading: onStoppedLeading)
+        }
+    }
+
+    private func compete(
+        onStartedLeading: @escaping @Sendable () async -> Void,
+        onStoppedLeading: @escaping @Sendable () async -> Void
     ) async {
         stopping = false
         finishing = nil
@@ -103,7 +118,10 @@ public actor LeaderElector {
                     logger.info("became leader")
                     isLeader = true
                     let elector = ObjectIdentifier(self)
-                    leaderTask = Task { await LeaderWork.$elector.withValue(elector) { await onStartedLeading() } }
+                    // The work itself belongs on the cooperative pool, not on the lease thread.
+                    leaderTask = Task(executorPreference: globalConcurrentExecutor) {
+                        await LeaderWork.$elector.withValue(elector) { await onStartedLeading() }
+                    }
                     publish(true)
                     continue
                 }
@@ -120,10 +138,16 @@ public actor LeaderElector {
 
     /// Gives the lease up (holder cleared, duration 1 s) so another replica can take over at once, and
     /// stops `run`. Call on graceful shutdown.
-    /// Leader work is cancelled and awaited first (unless `release()` is called from inside it, as a leader
-    /// that finished its work may do), so that the next leader never overlaps with this one.
+    /// Leader work is cancelled and awaited first, so that the next leader never overlaps with this one.
+    ///
+    /// Called from inside the leader work (a leader whose work is done hands over), it only asks: the work
+    /// must return for the step-down to complete, so `run` releases the lease once it has. Waiting here
+    /// instead deadlocked whenever `run` reached the step-down first (a renewal in flight at the time of
+    /// the call): the step-down waited for the work, and the work for the step-down.
     public func release() async {
         stopping = true
+        pausing?.cancel()
+        if LeaderWork.elector == ObjectIdentifier(self) { return }
         _ = await attempt?.value
         await finish()
     }
@@ -136,15 +160,18 @@ public actor LeaderElector {
             await finishing.value
             return
         }
-        let task = Task {
+        let task = Task(executorPreference: LeaseThread.shared) {
             await self.stepDown(waitForWork: true)
-            if self.holdsLease {
-                self.holdsLease = false
-                await self.writeRelease()
-            }
+            await self.releaseIfHeld()
         }
         finishing = task
         await task.value
+    }
+
+    private func releaseIfHeld() async {
+        guard holdsLease else { return }
+        holdsLease = false
+        await writeRelease()
     }
 
     /// The current leadership, then every change.
@@ -177,13 +204,13 @@ public actor LeaderElector {
         await onStoppedLeading?()
     }
 
+    /// Waits `duration`; false when `run` should end (cancelled, or `release()` called meanwhile).
     private func pause(_ duration: Duration) async -> Bool {
-        do {
-            try await Task.sleep(for: duration)
-            return !stopping
-        } catch {
-            return false
-        }
+        let sleeper = Task<Void, Never>(executorPreference: LeaseThread.shared) { try? await LeaseThread.shared.sleep(for: duration) }
+        pausing = sleeper
+        await withTaskCancellationHandler { await sleeper.value } onCancel: { sleeper.cancel() }
+        pausing = nil
+        return !stopping && !Task.isCancelled
     }
 
     private func jittered(_ duration: Duration) -> Duration {
@@ -192,7 +219,7 @@ public actor LeaderElector {
 
     /// One acquire-or-renew, abandoned after `timeout`.
     private func attemptOnce(timeout: Duration) async -> Bool {
-        let task = Task { await self.tryAcquireOrRenew() }
+        let task = Task(executorPreference: LeaseThread.shared) { await self.tryAcquireOrRenew() }
         attempt = task
         defer { attempt = nil }
         guard let finished = await LeaseTiming.withTimeout(timeout, { await task.value }) else {
@@ -267,7 +294,7 @@ public actor LeaderElector {
 
     /// Runs in a task of its own: the caller may be cancelled (shutdown, or the leader work releasing).
     private func writeRelease() async {
-        await Task { await self.writeReleaseNow() }.value
+        await Task(executorPreference: LeaseThread.shared) { await self.writeReleaseNow() }.value
     }
 
     private func writeReleaseNow() async {

@@ -19,13 +19,15 @@ enum LeaseTiming {
 
     /// Runs `operation` in a task of its own and gives up waiting after `timeout` (the task is then
     /// cancelled). nil when it timed out. Used so that one hung request never holds a lease holder past its
-    /// renew deadline.
+    /// renew deadline. The request and the timer both run on the `LeaseThread`, so a busy cooperative pool
+    /// delays neither.
     static func withTimeout<T: Sendable>(_ timeout: Duration, _ operation: @escaping @Sendable () async -> T) async -> T? {
-        let task = Task { await operation() }
+        let thread = LeaseThread.shared
+        let task = Task(executorPreference: thread) { await operation() }
         let finished = await withTaskGroup(of: T?.self) { group in
-            group.addTask { await task.value }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
+            group.addTask(executorPreference: thread) { await task.value }
+            group.addTask(executorPreference: thread) {
+                try? await thread.sleep(for: timeout)
                 return nil
             }
             let first = await group.next() ?? nil

@@ -16,12 +16,19 @@ import TestSupport
         private let task = Mutex<Task<Void, Never>?>(nil)
 
         let releaseWhenLeading: Bool
+        /// How long the leader work runs before it releases (with `releaseWhenLeading`).
+        let workDuration: Duration
+        /// The leader work releases from inside when it is cancelled (a work that hands over on its way out).
+        let releaseWhenCancelled: Bool
 
         init(
             client: KubernetesClient, identity: String, leaseDuration: Duration, renewDeadline: Duration = .seconds(5),
-            releaseOnCancel: Bool = true, releaseWhenLeading: Bool = false, logger: Logger
+            releaseOnCancel: Bool = true, releaseWhenLeading: Bool = false, workDuration: Duration = .zero,
+            releaseWhenCancelled: Bool = false, logger: Logger
         ) {
+            self.releaseWhenCancelled = releaseWhenCancelled
             self.releaseWhenLeading = releaseWhenLeading
+            self.workDuration = workDuration
             elector = LeaderElector(
                 client: client,
                 configuration: LeaderElectionConfiguration(
@@ -40,12 +47,14 @@ import TestSupport
                         started.withLock { $0 += 1 }
                         if releaseWhenLeading {
                             // A leader whose work is done hands over from inside that work.
+                            if workDuration > .zero { try? await Task.sleep(for: workDuration) }
                             await elector.release()
                             return
                         }
                         // Leader work runs until leadership ends.
                         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
                         leaderWorkCancelled.withLock { $0 = true }
+                        if releaseWhenCancelled { await elector.release() }
                     },
                     onStoppedLeading: { [self] in stopped.withLock { $0 += 1 } }
                 )
@@ -120,6 +129,51 @@ import TestSupport
                 let lease = await cluster.server.object("leases", namespace: "kube-system", name: "cred-helper")
                 #expect(lease?["spec"]?["holderIdentity"]?.stringValue == "")
                 #expect(lease?["spec"]?["leaseDurationSeconds"]?.intValue == 1)
+            }
+        }
+    }
+
+    /// The work releases while a renewal is in flight, so the elector's own loop reaches the step-down first.
+    /// It once waited there for the work, which waited for it: `run` never returned (seen under load in CI).
+    @Test func releaseFromInsideTheLeaderWorkDuringARenewalReturns() async throws {
+        try await LiveCluster.run { cluster in
+            try await cluster.withClient { client in
+                let a = Candidate(
+                    client: client, identity: "pod-a", leaseDuration: .seconds(60), releaseWhenLeading: true,
+                    workDuration: .milliseconds(150), logger: cluster.logger)
+                // Renewals (PUT) take 400 ms: the work's release comes while one is in flight.
+                await cluster.server.inject(FaultRule(method: "PUT", pathContains: "/leases/", fault: .delay(.milliseconds(400))))
+                a.start()
+                let done = Mutex(false)
+                let waiter = Task { await a.finished(); done.withLock { $0 = true } }
+                try await eventually("run to return after the release", timeout: .seconds(10)) { done.withLock { $0 } }
+                await waiter.value
+                #expect(a.started.withLock { $0 } == 1)
+                #expect(a.stopped.withLock { $0 } == 1)
+                #expect(await !a.isLeader)
+                let lease = await cluster.server.object("leases", namespace: "kube-system", name: "cred-helper")
+                #expect(lease?["spec"]?["holderIdentity"]?.stringValue == "")
+            }
+        }
+    }
+
+    /// `run` is cancelled, and the leader work, cancelled in turn, releases from inside on its way out: the
+    /// step-down already waits for that work, so the release must not wait for the step-down.
+    @Test func releaseFromInsideTheCancelledLeaderWorkReturns() async throws {
+        try await LiveCluster.run { cluster in
+            try await cluster.withClient { client in
+                let a = Candidate(
+                    client: client, identity: "pod-a", leaseDuration: .seconds(60), releaseWhenCancelled: true, logger: cluster.logger)
+                a.start()
+                try await eventually("pod-a to lead") { await a.isLeader }
+                let done = Mutex(false)
+                let waiter = Task { await a.cancel(); done.withLock { $0 = true } }
+                try await eventually("run to return after the cancellation", timeout: .seconds(10)) { done.withLock { $0 } }
+                await waiter.value
+                #expect(a.leaderWorkCancelled.withLock { $0 })
+                #expect(a.stopped.withLock { $0 } == 1)
+                let lease = await cluster.server.object("leases", namespace: "kube-system", name: "cred-helper")
+                #expect(lease?["spec"]?["holderIdentity"]?.stringValue == "")
             }
         }
     }
