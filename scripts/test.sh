@@ -7,8 +7,14 @@
 # Without a kube-apiserver the real-server tier is skipped with one line saying how to enable it;
 # REQUIRE_REAL_APISERVER=1 (CI sets it) makes that a failure instead.
 # Extra arguments go to `swift test`, e.g. `scripts/test.sh --filter SyncEngineTests`.
+#
+# A full run (no arguments) then checks that nothing waits on a thread of the cooperative pool (issue 26):
+# the lease deadline test, which blocks the whole pool on purpose and so runs alone, and the timing-sensitive
+# suites (leader election, readiness, fleet membership) once more in a process pinned to one CPU, where the
+# pool has a single thread and anything that blocks it shows up as a missed deadline.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+scripts/check-blocking-calls.sh
 source scripts/lib/venv.sh
 source scripts/lib/moto.sh
 source scripts/lib/envtest.sh
@@ -32,3 +38,13 @@ else
   echo "real API server tier skipped: $ENVTEST_MISSING" >&2
 fi
 swift test "$@"
+
+if [ $# -eq 0 ]; then
+  echo "== the lease deadline test, alone (a CPU hog and a blocked cooperative pool)"
+  LEASE_DEADLINE_TEST=1 swift test --skip-build --filter LeaseDeadlineTests
+  echo "== timing-sensitive suites again with a one-thread cooperative pool (pinned to one CPU)"
+  # LIBDISPATCH_COOPERATIVE_POOL_STRICT=1 narrows the pool on Apple's libdispatch; Linux's follows the CPUs
+  # the process may use, hence taskset.
+  LIBDISPATCH_COOPERATIVE_POOL_STRICT=1 taskset -c 0 swift test --skip-build \
+    --filter 'LeaderElectionTests|FleetMembershipTests|ControllerTests|WatchTests'
+fi

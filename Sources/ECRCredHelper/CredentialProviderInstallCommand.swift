@@ -8,6 +8,7 @@ import Glibc
 #endif
 import KubeClient
 import Logging
+import NIOPosix
 import SyncEngine
 import UnixSignals
 
@@ -129,7 +130,9 @@ struct CredentialProviderInstallCommand: Subcommand {
         let installer = NodeInstaller(hostRoot: hostRoot)
         var credentialsFingerprint = ""
         do {
-            try installer.installBinary(from: source ?? "/proc/self/exe", to: binDir, name: name)
+            // Reads and writes the whole binary (tens of MB): on NIO's thread pool, not a cooperative thread.
+            let source = self.source ?? "/proc/self/exe", binDir = self.binDir, name = self.name
+            try await NIOThreadPool.singleton.runIfActive { try installer.installBinary(from: source, to: binDir, name: name) }
             var environment = env.map { item -> (name: String, value: String) in
                 let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")

@@ -96,7 +96,7 @@ enum PluginProcess {
         close(stderrPipe[0])
         if timedOut { kill(pid, SIGKILL) }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}  // blocking: run on NIOThreadPool (ExecCredentialPlugin)
         if timedOut { throw .timedOut }
         // WIFEXITED / WEXITSTATUS, spelled out (the C macros are not imported).
         let exitCode = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
