@@ -92,12 +92,7 @@ struct SyncCommand: Subcommand {
     /// One line per namespace that is not fine, by namespace.
     static func problems(_ report: SyncReport) -> [(String, String)] {
         report.outcomes.sorted { $0.key < $1.key }.compactMap { namespace, outcome in
-            switch outcome {
-            case .written, .unchanged: nil
-            case let .foreign(type):
-                (namespace, "\(namespace): a secret of that name with type \(type) already exists and is not ours; left alone (rename SECRET_NAME or delete that secret)")
-            case let .failed(reason, _): (namespace, "\(namespace): \(reason)")
-            }
+            outcome.problem(in: namespace).map { (namespace, $0) }
         }
     }
 

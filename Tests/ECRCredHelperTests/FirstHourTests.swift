@@ -114,13 +114,15 @@ extension HelperBinaryTests {
                     #expect(!status.stdout.contains(unused), "status --help shows \(unused), which status does not use")
                 }
                 let lines = status.stdout.split(separator: "\n")
-                // 12 of its own, and fleet mode's three (--clusters-dir, --cluster-secret-selector, --cluster).
-                #expect(lines.filter { $0.hasPrefix("  --") }.count <= 15, "\(status.stdout)")
+                // 13 of its own (--instance among them), and fleet mode's four (--clusters-dir,
+                // --cluster-secret-selector, --cluster, --include-local).
+                #expect(lines.filter { $0.hasPrefix("  --") }.count <= 17, "\(status.stdout)")
                 #expect(lines.allSatisfy { $0.count <= 100 }, "lines wrap at 100 columns")
 
                 let (cleanup, _) = try await sandbox.run(["cleanup", "--help"])
                 #expect(cleanup.stdout.contains("--dry-run") && cleanup.stdout.contains("--patch-service-accounts"), "\(cleanup.stdout)")
-                #expect(!cleanup.stdout.contains("--namespaces "), "\(cleanup.stdout)")
+                // Cleanup removes only this installation's secrets, in the namespaces it selects.
+                #expect(cleanup.stdout.contains("--namespaces ") && cleanup.stdout.contains("--instance ") && cleanup.stdout.contains("--yes"), "\(cleanup.stdout)")
 
                 let (run, _) = try await sandbox.run(["run", "--help"])
                 for expected in ["--http-port <port>", "Default: 8080.", "--leader-election-lease-duration <duration>", "Default: 15s.", "--leader-election-renew-deadline <duration>", "POD_NAME", "AWS_SECRET_ACCESS_KEY", "file in --aws-config-dir"] {

@@ -86,7 +86,7 @@ extension HelperBinaryTests {
                 #expect(unknown.exitCode == 1)
                 #expect(unknown.stderr.contains("no cluster named nope") && unknown.stderr.contains("edge-1"), "\(unknown.stderr)")
 
-                let cleanup = try await world.run("cleanup", base + ["--cluster", "edge-1"], locations: false)
+                let cleanup = try await world.run("cleanup", base + ["--cluster", "edge-1", "--yes"], locations: false)
                 #expect(cleanup.exitCode == 0, "\(cleanup)")
                 #expect(cleanup.stdout.contains("edge-1\t\(namespaces[0])\tremoved"), "\(cleanup.stdout)")
                 #expect(await members[0].secret(namespaces[0], secretName) == nil)

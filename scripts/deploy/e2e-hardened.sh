@@ -544,7 +544,7 @@ features() {
     result 0 "$label RBAC: no RBAC refusal in the controller's log"
   fi
   with_env "$prefix" HTTP_PORT=0 "$HELPER_BIN" cleanup --config-dir "$work/config" --aws-config-dir "$work/config-aws" \
-    --kubeconfig "$kubeconfig" > "$prefix.cleanup.out" 2>&1
+    --kubeconfig "$kubeconfig" --yes > "$prefix.cleanup.out" 2>&1
   result $? "$label RBAC: cleanup runs"
   ok=0
   for ns in "${selected[@]}"; do

@@ -22,11 +22,15 @@ extension HelperSettings {
     public static func read(_ reader: inout SettingsReader, concerns: Set<Setting.Concern>) -> HelperSettings {
         var settings = HelperSettings(
             namespaces: NamespaceSelection(include: []), secretName: defaultSecretName,
+            installation: Installation.derived(podNamespace: nil, secretName: defaultSecretName),
             aws: AWSAccess(regions: [], registryIDs: []), refresh: RefreshPolicy(), serviceAccounts: [],
             pruneUnselected: false, concurrency: defaultConcurrency, apiQPS: nil, apiBurst: 0, warnings: []
         )
         if concerns.contains(.namespaces) { settings.namespaces = NamespaceSelection.read(&reader) }
-        if concerns.contains(.secret) { settings.secretName = readSecretName(&reader) }
+        if concerns.contains(.secret) {
+            settings.secretName = readSecretName(&reader)
+            settings.installation = readInstallation(&reader, secretName: settings.secretName)
+        }
         if concerns.contains(.aws) { settings.aws = AWSAccess.read(&reader) }
         if concerns.contains(.schedule) { settings.refresh = RefreshPolicy.read(&reader) }
         if concerns.contains(.serviceAccounts) { settings.serviceAccounts = readServiceAccounts(&reader) }
@@ -45,6 +49,18 @@ extension HelperSettings {
             reader.invalid(.secretName, "\"\(printable(name))\" is not a valid secret name (lowercase letters, digits, '-' and '.', at most 253 characters); it must also match the resourceNames of the ClusterRole")
         }
         return name
+    }
+
+    /// INSTANCE, else derived from POD_NAMESPACE (read with the secret's settings, from the environment
+    /// only) and the secret name.
+    static func readInstallation(_ reader: inout SettingsReader, secretName: String) -> Installation {
+        let derived = Installation.derived(podNamespace: reader.string(.podNamespace), secretName: secretName)
+        guard let text = reader.string(.instance) else { return derived }
+        guard let installation = Installation(text) else {
+            reader.invalid(.instance, "\"\(printable(text))\" is not a valid installation name (letters, digits, '-', '_', '.' and '/', e.g. kube-system/aws-ecr-cred-helper)")
+            return derived
+        }
+        return installation
     }
 
     /// KUBE_API_QPS (0: no limit) and KUBE_API_BURST (default: the QPS rounded up), as client-go's QPS and Burst.
