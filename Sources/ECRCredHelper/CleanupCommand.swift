@@ -26,6 +26,7 @@ struct CleanupCommand: Subcommand {
         Switch(name: "dry-run", help: "Only print what would be removed."),
         Switch(name: "yes", help: "Remove without asking (needed without a terminal)."),
         Switch(name: "all-namespaces", help: "Also remove this installation's labelled secrets from namespaces its settings no longer select (never another installation's)."),
+        FleetInvocation.includeLocalSwitch,
     ]
     static var exitCodes: [(code: Int32, meaning: String)] {
         [

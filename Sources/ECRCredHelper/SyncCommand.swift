@@ -12,6 +12,7 @@ struct SyncCommand: Subcommand {
         summary line; with LOG_FORMAT=json every one of those lines is a JSON object. The pass's own progress \
         is logged only with LOG_LEVEL=debug.
         """
+    static let switches = [FleetInvocation.includeLocalSwitch]
     static let concerns: [Setting.Concern] = [.locations, .awsLocation, .kubernetes, .fleet, .fleetCluster, .namespaces, .secret, .aws, .serviceAccounts, .writes, .syncPass, .logging]
     static var exitCodes: [(code: Int32, meaning: String)] {
         [
