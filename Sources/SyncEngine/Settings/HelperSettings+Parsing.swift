@@ -44,6 +44,12 @@ extension HelperSettings {
     }
 
     static func readSecretName(_ reader: inout SettingsReader) -> String {
+        // An empty file (or variable) is a mistake, not a request for the default: the secret would get a
+        // name the user did not choose, outside the ClusterRole's resourceNames.
+        if let given = reader.values[.secretName], given.trimmed.isEmpty {
+            reader.invalid(.secretName, "is empty: write the secret's name (it must match the resourceNames of the ClusterRole), or remove it to use the default \(defaultSecretName)")
+            return defaultSecretName
+        }
         let name = reader.string(.secretName) ?? defaultSecretName
         if !KubernetesNames.isSubdomain(name) {
             reader.invalid(.secretName, "\"\(printable(name))\" is not a valid secret name (lowercase letters, digits, '-' and '.', at most 253 characters); it must also match the resourceNames of the ClusterRole")
@@ -127,7 +133,12 @@ extension NamespaceSelection {
         // Not when NAMESPACES or NAMESPACE_SELECTOR was given but invalid: that problem is already reported.
         if include.isEmpty && selector == nil && !reader.hasProblem(.namespaces) && !reader.hasProblem(.namespaceSelector) {
             let places = reader.values.placesFor(.namespaces)
-            reader.missing(.namespaces, "NAMESPACES is empty or missing: list the target namespaces, separated by spaces, commas or newlines (e.g. \"default team-a\"), in \(places); or set NAMESPACE_SELECTOR")
+            var line = "NAMESPACES is empty or missing: list the target namespaces, separated by spaces, commas or newlines (e.g. \"default team-a\"), in \(places); or set NAMESPACE_SELECTOR"
+            // kubectl's habit: `--namespace team-a` (or -n) names the helper's own namespace here, not a target.
+            if let own = reader.string(.namespace) {
+                line += " (--namespace \(printable(own)) is the helper's own namespace, not a target: did you mean --namespaces \(printable(own))?)"
+            }
+            reader.missing(.namespaces, line)
         }
         return NamespaceSelection(include: include, exclude: exclude, labelSelector: selector)
     }
