@@ -40,10 +40,11 @@ struct CleanupCommand: Subcommand {
     var allNamespaces: Bool { invocation.switches.contains("all-namespaces") }
     init(_ invocation: Invocation) { self.invocation = invocation }
 
-    /// One cluster's part: its name in a fleet (nil alone), its client and its plan.
+    /// One cluster's part: its name in a fleet (nil alone), its client, its scope and its plan.
     struct ClusterWork {
         var name: String?
         var client: KubernetesClient
+        var scope: ClusterCleanup.Scope
         var plan: ClusterCleanup.Plan
     }
 
@@ -80,7 +81,7 @@ struct CleanupCommand: Subcommand {
             let kube = try invocation.oneShotKubeClient()
             do {
                 try await KubeReachability.check(kube)
-                work.append(ClusterWork(name: nil, client: kube, plan: try await ClusterCleanup.plan(kube, scope: scope)))
+                work.append(ClusterWork(name: nil, client: kube, scope: scope, plan: try await ClusterCleanup.plan(kube, scope: scope)))
             } catch let failure as HelperFailure {
                 try? await kube.shutdown()
                 throw failure
@@ -100,7 +101,7 @@ struct CleanupCommand: Subcommand {
         let progress = Progress(total: toRemove)
         for cluster in work {
             let result = await ClusterCleanup.execute(
-                cluster.client, plan: cluster.plan, scope: scope, dryRun: mode != .remove, logger: invocation.logger,
+                cluster.client, plan: cluster.plan, scope: cluster.scope, dryRun: mode != .remove, logger: invocation.logger,
                 progress: { [done = report.secrets] in progress.report(done + $0) })
             printLines(cluster.name, result)
             report = report + result
@@ -128,7 +129,16 @@ struct CleanupCommand: Subcommand {
     }
 
     /// One fleet cluster reached and planned, or why not.
+    /// A cluster whose kubeconfig Secret names its own namespaces (NamespaceOverride) is cleaned up in those,
+    /// as `run` and `sync` serve them.
     func planCluster(_ target: ClusterTarget, scope: ClusterCleanup.Scope) async -> Result<ClusterWork, HelperFailure> {
+        var scope = scope
+        if !target.namespaceOverride.isEmpty {
+            switch target.namespaceOverride.selection() {
+            case .success(let selection): scope.namespaces = selection
+            case .failure(let error): return .failure(HelperFailure(error.description))
+            }
+        }
         switch target.connection {
         case .failure(let error): return .failure(HelperFailure(error.description))
         case .success(let configuration):
@@ -139,7 +149,7 @@ struct CleanupCommand: Subcommand {
                 return .failure(HelperFailure(problem))
             }
             do {
-                return .success(ClusterWork(name: target.name, client: client, plan: try await ClusterCleanup.plan(client, scope: scope)))
+                return .success(ClusterWork(name: target.name, client: client, scope: scope, plan: try await ClusterCleanup.plan(client, scope: scope)))
             } catch {
                 try? await client.shutdown()
                 return .failure(HelperFailure("\(error) (\(Self.permissionHint(scope)))"))
@@ -164,7 +174,8 @@ struct CleanupCommand: Subcommand {
             }
         }
         let clusters = work.count > 1 ? " in \(work.count) clusters" : ""
-        Console.line("Remove \(toRemove) secret\(toRemove == 1 ? "" : "s") of installation \(scope.installation)\(clusters), and their ServiceAccount entries? [y/N] ", level: .notice)
+        // The question on standard error without a line break, so the answer is typed after it.
+        LineLogHandler.write("Remove \(toRemove) secret\(toRemove == 1 ? "" : "s") of installation \(scope.installation)\(clusters), and the ServiceAccount entries it added? [y/N] ")
         // Waiting for the user must not hold a thread of the cooperative pool.
         let answer = try await NIOThreadPool.singleton.runIfActive { readLine(strippingNewline: true) }
         guard let answer, ["y", "yes"].contains(answer.trimmingASCIIWhitespace().lowercased()) else { return .declined }
