@@ -42,6 +42,10 @@ extension HelperBinaryTests {
                 #expect(await instance(world, "team-c") == "second")
                 #expect(await pullSecretNames(world, "team-b") == ["user-registry", world.secretName])
                 let firstVersions = try await world.secretVersions().filter { $0.key != "team-c" }
+                let status = try await world.run("status", second)
+                #expect(status.exitCode == 2, "team-b is not second's to keep fresh: \(status)")
+                #expect(status.stdout.lines.contains { $0.hasPrefix("team-b ") && $0.contains(" installation first ") }, "\(status)")
+                #expect(status.stdout.lines.contains { $0.hasPrefix("team-c ") && $0.contains(" aws-ecr-cred-helper ") }, "\(status)")
 
                 let cleanupSecond = try await world.run("cleanup", second + ["--yes"])
                 #expect(cleanupSecond.exitCode == 0, "\(cleanupSecond)")
