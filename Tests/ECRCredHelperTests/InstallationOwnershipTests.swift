@@ -112,6 +112,45 @@ extension HelperBinaryTests {
             }
         }
 
+        /// ServiceAccount entries an earlier version added (no claim annotation): the installation serving the
+        /// namespace claims them on its next pass and its cleanup removes them; another's cleanup leaves them.
+        @Test(arguments: APIServerKind.enabled)
+        func serviceAccountEntriesOfEarlierVersions(_ kind: APIServerKind) async throws {
+            try await HelperWorld.with(kind, namespaces: Self.namespaces, rules: Self.rules) { world in
+                try world.writeOriginalConfig(namespaces: ["default"])
+                try world.writeConfig("PATCH_SERVICE_ACCOUNTS", "true\n")
+                for namespace in ["team-a", "team-c"] {
+                    try await putEarlierVersionSecret(world, namespace)
+                    try await world.put("serviceaccounts", namespace: namespace, [
+                        "apiVersion": "v1", "kind": "ServiceAccount",
+                        "metadata": ["name": "default"],
+                        "imagePullSecrets": [["name": "user-registry"], ["name": .string(world.secretName)]],
+                    ])
+                }
+
+                let other = try await world.run("cleanup", Self.installation("second", "team-b") + ["--yes"])
+                #expect(other.stdoutLines == ["removed 0 secrets and 0 ServiceAccount entries in 0 namespaces; left 2 secrets of other installations"], "\(other)")
+                let sync = try await world.run("sync", Self.installation("first", "team-a"))
+                try #require(sync.exitCode == 0, "\(sync)")
+                #expect(await claims(world, "team-a") == "first=\(world.secretName)", "the serving installation claims the entry")
+                #expect(await claims(world, "team-c") == nil)
+
+                let cleanup = try await world.run("cleanup", Self.installation("first", "team-a") + ["--yes"])
+                #expect(cleanup.stdoutLines == [
+                    "team-a\tremoved",
+                    "removed 1 secret and 1 ServiceAccount entry in 1 namespace; left 1 secret of other installations",
+                ], "\(cleanup)")
+                #expect(await pullSecretNames(world, "team-a") == ["user-registry"])
+                #expect(await claims(world, "team-a") == nil, "no claim left: the annotation is gone")
+                #expect(await pullSecretNames(world, "team-c") == ["user-registry", world.secretName], "team-c is not first's")
+            }
+        }
+
+        private func claims(_ world: HelperWorld, _ namespace: String) async -> String? {
+            let account = try? await world.object("serviceaccounts", namespace: namespace, name: "default")
+            return account?["metadata"]?["annotations"]?["aws-ecr-cred-helper/instances"]?.stringValue
+        }
+
         private func instance(_ world: HelperWorld, _ namespace: String) async -> String? {
             await world.secret(namespace)?["metadata"]?["labels"]?[Self.label]?.stringValue
         }
