@@ -109,6 +109,19 @@ extension HelperBinaryTests {
                 ], "\(wide)")
                 #expect(await world.secret("team-c") != nil, "--all-namespaces widened the ownership")
                 #expect(await instance(world, "team-c") == nil)
+
+                // Without NAMESPACES at all (a workstation with only the cluster at hand): --all-namespaces
+                // still finds this installation's labelled secrets; without it, NAMESPACES is asked for.
+                let again = try await world.run("sync", Self.installation("first", "team-b"))
+                try #require(again.exitCode == 0, "\(again)")
+                try FileManager.default.removeItem(atPath: world.configDirectory + "/NAMESPACES")
+                let unscoped = try await world.run("cleanup", ["--instance", "first", "--yes"])
+                #expect(unscoped.exitCode == 1 && unscoped.stderr.contains("NAMESPACES is empty or missing"), "\(unscoped)")
+                let everywhere = try await world.run("cleanup", ["--instance", "first", "--all-namespaces", "--yes"])
+                #expect(everywhere.stdoutLines == [
+                    "team-b\tremoved",
+                    "removed 1 secret and 0 ServiceAccount entries in 1 namespace; left 1 secret of other installations",
+                ], "\(everywhere)")
             }
         }
 
