@@ -60,8 +60,8 @@ public struct ServiceAccountPatcher: Sendable {
                     var entries = account.imagePullSecrets ?? []
                     var claims = ServiceAccountClaims(account.metadata.annotations?[Installation.serviceAccountAnnotation])
                     let present = entries.contains(where: { $0.name == secretName })
-                    if present && !claims.isUnclaimed(secretName: secretName) && !claims.contains(installation, secretName: secretName) { break }
-                    if present && claims.contains(installation, secretName: secretName) { break }
+                    // There and claimed (by us, or by another installation): nothing to write.
+                    if present && !claims.isUnclaimed(secretName: secretName) { break }
                     if !present { entries.append(LocalObjectReference(name: secretName)) }
                     claims.insert(installation, secretName: secretName)
                     let patch = PullSecretsPatch(resourceVersion: account.metadata.resourceVersion, imagePullSecrets: entries, claims: claims)
