@@ -30,7 +30,7 @@ struct CleanupCommand: Subcommand {
     ]
     static var exitCodes: [(code: Int32, meaning: String)] {
         [
-            (0, "every secret of this installation is gone (or, with --dry-run or without --yes and a terminal, was listed)"),
+            (0, "every secret of this installation is gone; or it was only listed (--dry-run, or neither --yes nor a terminal); or the question was answered no"),
             (1, "something could not be removed or listed (one line each)"),
             (64, "the command line could not be parsed"),
         ]
