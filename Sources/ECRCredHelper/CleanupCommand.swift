@@ -108,6 +108,7 @@ struct CleanupCommand: Subcommand {
             try? await cluster.client.shutdown()
         }
         Swift.print(report.summary(dryRun: mode != .remove))
+        if let hint = report.otherInstallationsHint(scope.installation) { Console.line(hint, level: .notice) }
         if mode == .unconfirmed {
             Console.line("nothing was removed: no terminal to ask on; run again with --yes to remove them", level: .notice)
         }

@@ -47,6 +47,17 @@ extension HelperBinaryTests {
                 #expect(status.stdout.lines.contains { $0.hasPrefix("team-b ") && $0.contains(" installation first ") }, "\(status)")
                 #expect(status.stdout.lines.contains { $0.hasPrefix("team-c ") && $0.contains(" aws-ecr-cred-helper ") }, "\(status)")
 
+                // An identity that owns nothing here (a workstation without the pod's INSTANCE): the line says whose they are.
+                let stranger = try await world.run("cleanup", Self.installation("third", "team-b") + ["--yes"])
+                #expect(stranger.exitCode == 0, "\(stranger)")
+                #expect(stranger.stdoutLines == [
+                    "team-b\tkept (installation first)",
+                    "removed 0 secrets and 0 ServiceAccount entries in 0 namespaces; left 4 secrets of other installations",
+                ], "\(stranger)")
+                #expect(stranger.stderrLines == [
+                    "no secret of installation third was found; the helper's secrets here belong to installations first (3), second (1): give --instance to clean up one of them",
+                ], "\(stranger)")
+
                 let cleanupSecond = try await world.run("cleanup", second + ["--yes"])
                 #expect(cleanupSecond.exitCode == 0, "\(cleanupSecond)")
                 #expect(cleanupSecond.stdoutLines == [

@@ -78,11 +78,11 @@ import Testing
         CleanupRow(testDescription: "ours, not selected: left, counted", ownership: .ours, selected: false, action: .leaveOutsideSelection),
         CleanupRow(testDescription: "ours, not selected, --all-namespaces: remove", ownership: .ours, selected: false, allNamespaces: true, action: .remove),
         CleanupRow(testDescription: "an earlier version's, selected: adopted, removed", ownership: .unclaimed, selected: true, action: .remove),
-        CleanupRow(testDescription: "an earlier version's, not selected: another installation's as far as we know", ownership: .unclaimed, selected: false, action: .leaveOtherInstallation),
-        CleanupRow(testDescription: "an earlier version's, not selected, --all-namespaces: still left (ownership never widens)", ownership: .unclaimed, selected: false, allNamespaces: true, action: .leaveOtherInstallation),
+        CleanupRow(testDescription: "an earlier version's, not selected: another installation's as far as we know", ownership: .unclaimed, selected: false, action: .leaveOtherInstallation(nil)),
+        CleanupRow(testDescription: "an earlier version's, not selected, --all-namespaces: still left (ownership never widens)", ownership: .unclaimed, selected: false, allNamespaces: true, action: .leaveOtherInstallation(nil)),
         CleanupRow(testDescription: "another installation's, selected (overlap): kept, listed", ownership: .otherInstallation("them"), selected: true, action: .keepOtherInstallation("them")),
-        CleanupRow(testDescription: "another installation's, not selected: left, counted", ownership: .otherInstallation("them"), selected: false, action: .leaveOtherInstallation),
-        CleanupRow(testDescription: "another installation's, --all-namespaces: left", ownership: .otherInstallation("them"), selected: false, allNamespaces: true, action: .leaveOtherInstallation),
+        CleanupRow(testDescription: "another installation's, not selected: left, counted", ownership: .otherInstallation("them"), selected: false, action: .leaveOtherInstallation("them")),
+        CleanupRow(testDescription: "another installation's, --all-namespaces: left", ownership: .otherInstallation("them"), selected: false, allNamespaces: true, action: .leaveOtherInstallation("them")),
         CleanupRow(testDescription: "the original helper's, selected: kept (as before)", ownership: .original, selected: true, action: .keepUnmanaged),
         CleanupRow(testDescription: "someone's Opaque, selected: kept", ownership: .otherType("Opaque"), selected: true, action: .keepUnmanaged),
         CleanupRow(testDescription: "someone's Opaque, not selected: not mentioned", ownership: .otherType("Opaque"), selected: false, allNamespaces: true, action: .ignore),
@@ -107,6 +107,16 @@ import Testing
         report.failures = 2
         #expect(report.summary(dryRun: false) == "removed 12 secrets and 3 ServiceAccount entries in 12 namespaces; left 4,980 secrets of other installations; left 1 secret of this installation outside the selected namespaces (--all-namespaces removes them); 2 failed")
         #expect(CleanupReport.grouped(1_234_567) == "1,234,567" && CleanupReport.grouped(999) == "999" && CleanupReport.grouped(1000) == "1,000")
+    }
+
+    @Test func hintNamesTheOtherInstallationsOnlyWhenNothingWasOurs() {
+        var report = CleanupReport()
+        #expect(report.otherInstallationsHint(Self.us) == nil)
+        report.byInstallation = ["a": 1, "b": 4980, "c": 2, "d": 2]
+        report.otherInstallations = 4985
+        #expect(report.otherInstallationsHint(Self.us) == "no secret of installation us was found; the helper's secrets here belong to installations b (4,980), c (2), d (2), 1 more: give --instance to clean up one of them")
+        report.secrets = 1
+        #expect(report.otherInstallationsHint(Self.us) == nil, "something was ours: no hint")
     }
 
     @Test func serviceAccountClaims() {

@@ -93,8 +93,11 @@ public enum ClusterCleanup {
             case .keepUnmanaged: report.lines.append((namespace, .kept))
             case .keepOtherInstallation(let other):
                 report.otherInstallations += 1
+                report.byInstallation[other, default: 0] += 1
                 report.lines.append((namespace, .keptOtherInstallation(other)))
-            case .leaveOtherInstallation: report.otherInstallations += 1
+            case .leaveOtherInstallation(let other):
+                report.otherInstallations += 1
+                if let other { report.byInstallation[other, default: 0] += 1 }
             case .leaveOutsideSelection: report.ownOutside += 1
             case .ignore: break
             }
@@ -112,9 +115,9 @@ public enum CleanupDecision {
         case keepUnmanaged
         /// In a selected namespace, another installation's: kept and listed.
         case keepOtherInstallation(String)
-        /// Outside the selected namespaces, another installation's, or one without an installation label
-        /// (it belongs to whoever serves its namespace): left, counted in the summary.
-        case leaveOtherInstallation
+        /// Outside the selected namespaces, another installation's (named), or one without an installation
+        /// label (nil: it belongs to whoever serves its namespace): left, counted in the summary.
+        case leaveOtherInstallation(String?)
         /// This installation's, outside the selected namespaces (NAMESPACES changed since it was written):
         /// left unless `--all-namespaces`, counted in the summary.
         case leaveOutsideSelection
@@ -128,8 +131,8 @@ public enum CleanupDecision {
     public static func decide(ownership: SecretOwnership, selected: Bool, allNamespaces: Bool) -> Action {
         switch ownership {
         case .ours: selected || allNamespaces ? .remove : .leaveOutsideSelection
-        case .unclaimed: selected ? .remove : .leaveOtherInstallation
-        case .otherInstallation(let other): selected ? .keepOtherInstallation(other) : .leaveOtherInstallation
+        case .unclaimed: selected ? .remove : .leaveOtherInstallation(nil)
+        case .otherInstallation(let other): selected ? .keepOtherInstallation(other) : .leaveOtherInstallation(other)
         case .original, .otherType: selected ? .keepUnmanaged : .ignore
         }
     }
@@ -165,6 +168,8 @@ public struct CleanupReport: Sendable {
     public var otherInstallations = 0
     /// This installation's secrets outside the selected namespaces, left without `--all-namespaces`.
     public var ownOutside = 0
+    /// The other installations' labelled secrets, by instance: for the hint when none was this one's.
+    public var byInstallation: [String: Int] = [:]
     public var failures = 0
 
     public init() {}
@@ -176,6 +181,7 @@ public struct CleanupReport: Sendable {
         sum.serviceAccountEntries += b.serviceAccountEntries
         sum.otherInstallations += b.otherInstallations
         sum.ownOutside += b.ownOutside
+        sum.byInstallation.merge(b.byInstallation, uniquingKeysWith: +)
         sum.failures += b.failures
         return sum
     }
@@ -194,6 +200,17 @@ public struct CleanupReport: Sendable {
         }
         if failures > 0 { line += "; \(failures) failed" }
         return line
+    }
+
+    /// When nothing of this installation was found but others' secrets were: which installations they are,
+    /// most secrets first (a few), so that a user who ran cleanup with the wrong identity (from a workstation,
+    /// without the pod's INSTANCE) sees which one to give. Nil otherwise.
+    public func otherInstallationsHint(_ installation: Installation, shown: Int = 3) -> String? {
+        guard secrets == 0, ownOutside == 0, failures == 0, !byInstallation.isEmpty else { return nil }
+        let ranked = byInstallation.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        var names = ranked.prefix(shown).map { "\($0.key) (\(Self.grouped($0.value)))" }
+        if ranked.count > shown { names.append("\(ranked.count - shown) more") }
+        return "no secret of installation \(installation) was found; the helper's secrets here belong to installations \(names.joined(separator: ", ")): give --instance to clean up one of them"
     }
 
     /// `1 secret`, `4,980 secrets`.
