@@ -20,8 +20,13 @@ struct FileSettingsSource: SettingsSource {
     /// The settings to read when not all of `concerns` (node mode reads a few settings of several concerns).
     var only: [Setting]? = nil
 
-    /// The settings this source reads.
-    var selected: [Setting] { only ?? Setting.of(concerns) }
+    /// The settings this source reads. With the secret's settings, POD_NAMESPACE too (environment only, no
+    /// flag): INSTANCE's default is derived from it, so `sync` in a CronJob labels like `run` does.
+    var selected: [Setting] {
+        if let only { return only }
+        let settings = Setting.of(concerns)
+        return concerns.contains(.secret) && !concerns.contains(.pod) ? settings + [.podNamespace] : settings
+    }
 
     /// Larger files are refused: no setting needs more, and a stray mount should not be read into memory.
     static let maximumFileSize = 64 * 1024

@@ -15,6 +15,15 @@ struct FleetInvocation {
     var own: KubeConfiguration?
     /// The namespace holding the kubeconfig Secrets: the helper's own.
     var secretNamespace: String
+    /// Whether the own cluster is also a member (`local`): in a pod, with an explicit `--kubeconfig`, or
+    /// with `--include-local`. From a workstation, KUBECONFIG or ~/.kube/config alone do not make it one:
+    /// whatever cluster the current context names would otherwise be synced or cleaned up with the fleet.
+    var includesLocal = true
+
+    /// The switch of every command that serves a fleet.
+    static let includeLocalSwitch = Switch(
+        name: "include-local",
+        help: "Fleet mode from a workstation: also serve the cluster of KUBECONFIG or ~/.kube/config as the member local (in a pod, or with --kubeconfig, it is one anyway).")
 
     /// Clusters with their sources, for one-shot commands (`sync`, `status`, `cleanup`).
     func sources(oneShot: Bool, logger: Logger) throws -> (ClusterSources, ownClient: KubernetesClient?) {
@@ -23,7 +32,7 @@ struct FleetInvocation {
         if let own {
             var configuration = own
             if oneShot { configuration.retriesFailedConnections = false }
-            local = ClusterSources.localTarget(configuration)
+            if includesLocal { local = ClusterSources.localTarget(configuration) }
             if settings.clusterSecretSelector != nil { ownClient = try KubernetesClient(configuration: configuration, logger: logger) }
         }
         var secrets: ClusterSources.SecretSelection?
@@ -61,7 +70,9 @@ extension Invocation {
             throw HelperFailure("CLUSTER_SECRET_SELECTOR reads kubeconfig Secrets from the helper's own cluster, and there is none: run it in a pod, or give --kubeconfig of the cluster holding the Secrets")
         }
         let namespace = values.string(.podNamespace) ?? own?.namespace ?? "default"
-        return FleetInvocation(settings: settings, own: own, secretNamespace: namespace)
+        let inPod = !(environment["KUBERNETES_SERVICE_HOST"] ?? "").isEmpty && (environment["KUBECONFIG"] ?? "").isEmpty
+        let includesLocal = inPod || flags[.kubeconfig] != nil || switches.contains(FleetInvocation.includeLocalSwitch.name)
+        return FleetInvocation(settings: settings, own: own, secretNamespace: namespace, includesLocal: includesLocal)
     }
 
     /// The helper's own cluster in fleet mode: nil when the user has none (no --kubeconfig, KUBECONFIG,
@@ -86,7 +97,9 @@ enum FleetTargets {
         guard let wanted = fleet.settings.cluster else { return (all, problems) }
         guard let target = all.first(where: { $0.name == wanted }) else {
             let names = all.map(\.name).joined(separator: ", ")
-            throw HelperFailure(lines: problems + ["no cluster named \(wanted) in the fleet; its clusters: \(names.isEmpty ? "none" : names)"])
+            let hint = wanted == ClusterSources.localName && !fleet.includesLocal
+                ? " (the own cluster joins from a workstation only with --include-local or --kubeconfig)" : ""
+            throw HelperFailure(lines: problems + ["no cluster named \(wanted) in the fleet; its clusters: \(names.isEmpty ? "none" : names)\(hint)"])
         }
         return ([target], [])
     }

@@ -139,6 +139,9 @@ struct Invocation: Sendable {
         let accepted = Set(command.settings)
         while let argument = rest.popFirst() {
             if argument == "-h" || argument == "--help" { return .help(topic: command) }
+            if argument == "-n", accepted.contains(.namespaces) {
+                throw UsageError(description: "\(command.name) has no -n: the target namespaces are --namespaces <list> (NAMESPACES), e.g. --namespaces team-a; --namespace is the helper's own namespace, as kubectl's -n")
+            }
             guard argument.hasPrefix("--"), argument.count > 2 else {
                 throw UsageError(description: "unexpected argument '\(Printable.escape(argument))': \(program) \(command.name) takes only --flags; see '\(program) \(command.name) --help'")
             }

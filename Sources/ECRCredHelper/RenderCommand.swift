@@ -31,7 +31,7 @@ struct RenderCommand: Subcommand {
             throw HelperFailure("\(error)")
         }
         try? await tokens.shutdown()
-        let desired = DesiredSecret(name: helperSettings.secretName, login: login)
+        let desired = DesiredSecret(name: helperSettings.secretName, installation: helperSettings.installation, login: login)
         var output = ""
         for namespace in helperSettings.namespaces.explicitNames {
             output += ManifestYAML.secret(desired.secret(in: namespace))

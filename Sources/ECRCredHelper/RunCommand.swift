@@ -22,6 +22,7 @@ struct RunCommand: Subcommand {
         may be fixed meanwhile); problems with the process settings (HTTP_PORT, leader election) stop it at \
         once, together with every other problem found.
         """
+    static let switches = [FleetInvocation.includeLocalSwitch]
     static let concerns: [Setting.Concern] = [
         .locations, .awsLocation, .kubernetes, .fleet, .fleetScale, .namespaces, .secret, .aws, .schedule, .serviceAccounts, .writes, .listener, .leaderElection,
         .pod, .logging,

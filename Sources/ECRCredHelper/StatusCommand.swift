@@ -14,6 +14,7 @@ struct StatusCommand: Subcommand {
     static let name = "status"
     static let abstract = "Show, per target namespace, whether the secret exists, who manages it, its registries, and when it was refreshed and expires."
     static let discussion = "Reads the cluster only; needs no AWS credentials. EXPIRES is the token's expiry as the helper wrote it. With fleet targets (CLUSTERS_DIR, CLUSTER_SECRET_SELECTOR): a row per cluster; --cluster NAME shows the namespaces of that cluster."
+    static let switches = [FleetInvocation.includeLocalSwitch]
     static let concerns: [Setting.Concern] = [.locations, .kubernetes, .fleet, .fleetCluster, .namespaces, .secret, .logging]
     static var exitCodes: [(code: Int32, meaning: String)] {
         [

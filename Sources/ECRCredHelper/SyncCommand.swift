@@ -12,6 +12,7 @@ struct SyncCommand: Subcommand {
         summary line; with LOG_FORMAT=json every one of those lines is a JSON object. The pass's own progress \
         is logged only with LOG_LEVEL=debug.
         """
+    static let switches = [FleetInvocation.includeLocalSwitch]
     static let concerns: [Setting.Concern] = [.locations, .awsLocation, .kubernetes, .fleet, .fleetCluster, .namespaces, .secret, .aws, .serviceAccounts, .writes, .syncPass, .logging]
     static var exitCodes: [(code: Int32, meaning: String)] {
         [
@@ -92,12 +93,7 @@ struct SyncCommand: Subcommand {
     /// One line per namespace that is not fine, by namespace.
     static func problems(_ report: SyncReport) -> [(String, String)] {
         report.outcomes.sorted { $0.key < $1.key }.compactMap { namespace, outcome in
-            switch outcome {
-            case .written, .unchanged: nil
-            case let .foreign(type):
-                (namespace, "\(namespace): a secret of that name with type \(type) already exists and is not ours; left alone (rename SECRET_NAME or delete that secret)")
-            case let .failed(reason, _): (namespace, "\(namespace): \(reason)")
-            }
+            outcome.problem(in: namespace).map { (namespace, $0) }
         }
     }
 

@@ -278,7 +278,7 @@ struct NamespaceStates: Sendable {
         let entry: Entry
         switch outcome {
         case .written, .unchanged: entry = Entry(state: .fresh, expiry: currentExpiry)
-        case .foreign: entry = Entry(state: .foreign, expiry: nil)
+        case .foreign, .otherInstallation: entry = Entry(state: .foreign, expiry: nil)
         // The namespace keeps what it held: a token this process wrote earlier, or something unknown.
         case .failed: entry = Entry(state: .failing, expiry: previous?.expiry)
         }

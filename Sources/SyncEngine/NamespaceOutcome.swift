@@ -6,13 +6,15 @@ public enum NamespaceOutcome: Sendable, Hashable {
     case unchanged
     /// A secret of that name but another type exists; it belongs to someone else and was left alone.
     case foreign(type: String)
+    /// Our kind of secret, labelled with another installation (`aws-ecr-cred-helper/instance`): theirs, left alone.
+    case otherInstallation(String)
     /// The write failed; `reason` is one line naming the cause and the fix.
     case failed(reason: String, retryable: Bool)
 
     public var isSuccess: Bool {
         switch self {
         case .written, .unchanged: true
-        case .foreign, .failed: false
+        case .foreign, .otherInstallation, .failed: false
         }
     }
 
@@ -20,7 +22,7 @@ public enum NamespaceOutcome: Sendable, Hashable {
         switch self {
         case .written: "written"
         case .unchanged: "unchanged"
-        case .foreign: "foreign"
+        case .foreign, .otherInstallation: "foreign"
         case .failed: "failed"
         }
     }
@@ -52,6 +54,7 @@ public struct SyncReport: Sendable {
             switch outcome {
             case .written, .unchanged: continue
             case let .foreign(type): byCause["a secret of that name with type \(type) exists and is not ours", default: []].append(namespace)
+            case let .otherInstallation(other): byCause["the secret belongs to installation \(other)", default: []].append(namespace)
             case let .failed(reason, _): byCause[reason, default: []].append(namespace)
             }
         }
@@ -66,13 +69,20 @@ public struct SyncReport: Sendable {
     }
 
     public var problemLines: [String] {
-        outcomes.sorted { $0.key < $1.key }.compactMap { namespace, outcome in
-            switch outcome {
-            case .written, .unchanged: nil
-            case let .foreign(type):
-                "\(namespace): a secret of that name with type \(type) already exists and is not ours; left alone (rename SECRET_NAME or delete that secret)"
-            case let .failed(reason, _): "\(namespace): \(reason)"
-            }
+        outcomes.sorted { $0.key < $1.key }.compactMap { namespace, outcome in outcome.problem(in: namespace) }
+    }
+}
+
+extension NamespaceOutcome {
+    /// One line saying what is wrong in `namespace` and what to do; nil when nothing is.
+    public func problem(in namespace: String) -> String? {
+        switch self {
+        case .written, .unchanged: nil
+        case let .foreign(type):
+            "\(namespace): a secret of that name with type \(type) already exists and is not ours; left alone (rename SECRET_NAME or delete that secret)"
+        case let .otherInstallation(other):
+            "\(namespace): the secret belongs to another installation of the helper (\(Installation.labelKey)=\(other)); left alone (serve this namespace from one installation only, or use another SECRET_NAME; if that is this installation run elsewhere, give it the same INSTANCE)"
+        case let .failed(reason, _): "\(namespace): \(reason)"
         }
     }
 }

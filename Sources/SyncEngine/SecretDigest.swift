@@ -47,7 +47,8 @@ extension ObservedSecret {
     public init(_ secret: SecretDigest) {
         self.init(
             type: secret.type,
-            isManaged: secret.metadata.labels?[DesiredSecret.managedByLabel] == DesiredSecret.labels[DesiredSecret.managedByLabel],
-            contentDigest: secret.contentDigest)
+            isManaged: secret.metadata.labels?[DesiredSecret.managedByLabel] == DesiredSecret.managedByValue,
+            contentDigest: secret.contentDigest,
+            instance: secret.metadata.labels?[Installation.labelKey])
     }
 }

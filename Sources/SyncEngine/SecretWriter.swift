@@ -141,7 +141,7 @@ public struct SecretWriter: Sendable {
             // A secret of our name with another type appeared since the watch last spoke: `type` is
             // immutable, so the server refuses (422). Look once, to report it as someone else's.
             if let error = error as? KubeAPIError, error.statusCode == 422,
-               let existing = try? await client.get(Secret.self, namespace: namespace, name: name), !DesiredSecret.mayAdopt(existing) {
+               let existing = try? await client.get(Secret.self, namespace: namespace, name: name), existing.type != DesiredSecret.type {
                 return Result(outcome: .foreign(type: existing.type ?? "Opaque"))
             }
             let (outcome, action) = ErrorPolicy.namespaceFailure(error, namespace: namespace, secretName: name)

@@ -139,7 +139,7 @@ public actor SyncController {
         defer { stopReflectors() }
         await settle(settings)
         let report = await reconcileAll(
-            settings: settings, desired: DesiredSecret(name: settings.secretName, login: login), deadline: deps.time.now + timeout)
+            settings: settings, desired: DesiredSecret(name: settings.secretName, installation: settings.installation, login: login), deadline: deps.time.now + timeout)
         await recordOutcome(report)
         return report
     }
@@ -247,7 +247,7 @@ public actor SyncController {
         guard let login = await refresher.usableLogin() else { return }
         await settle(settings)
         let report = await reconcileAll(
-            settings: settings, desired: DesiredSecret(name: settings.secretName, login: login), deadline: deps.time.now + passDeadline)
+            settings: settings, desired: DesiredSecret(name: settings.secretName, installation: settings.installation, login: login), deadline: deps.time.now + passDeadline)
         await queue.add(.all, after: settings.refresh.resync)
         // A pass with an older login after a failed refresh is not a success: status, /readyz, the
         // last-success metric and the Events keep saying so until a fetch succeeds. Nor is a pass that
@@ -289,7 +289,7 @@ public actor SyncController {
     func reconcile(_ names: [String]) async {
         guard let settings else { return }
         let login = await refresher.usableLogin()
-        let desired = login.map { DesiredSecret(name: settings.secretName, login: $0) }
+        let desired = login.map { DesiredSecret(name: settings.secretName, installation: settings.installation, login: $0) }
         let outcomes = await execute(names, settings: settings, desired: desired, deadline: deps.time.now + passDeadline)
         await summarizeThrottling()
         let written = outcomes.filter { $0.value == .written }.keys.sorted()
@@ -322,10 +322,12 @@ public actor SyncController {
         let explicit = settings.namespaces.isExplicitList ? Set(settings.namespaces.explicitNames) : nil
         for name in names {
             let isTarget = isTarget(name, settings, explicit: explicit)
-            switch Reconcile.plan(isTarget: isTarget, observed: secrets[name], desired: desired, pruneUnselected: settings.pruneUnselected) {
+            switch Reconcile.plan(
+                isTarget: isTarget, observed: secrets[name], desired: desired, installation: settings.installation, pruneUnselected: settings.pruneUnselected) {
             case .apply: toApply.append(name)
             case .upToDate: outcomes[name] = .unchanged
             case .leaveForeign(let type): outcomes[name] = .foreign(type: type)
+            case .leaveOtherInstallation(let other): outcomes[name] = .otherInstallation(other)
             case .waitForLogin: break
             case .prune: await prune(name, settings: settings)
             case .ignore:
@@ -353,7 +355,7 @@ public actor SyncController {
             case .written, .unchanged:
                 namespaceFailures[name] = nil
                 await patchServiceAccounts(name, settings: settings, outcomes: &outcomes)
-            case .foreign:
+            case .foreign, .otherInstallation:
                 namespaceFailures[name] = nil
                 await queue.forget(.namespace(name))
             }
@@ -399,7 +401,7 @@ public actor SyncController {
             return
         }
         let patcher = ServiceAccountPatcher(client: deps.kube, logger: logger)
-        let result = await patcher.ensure(secretName: settings.secretName, serviceAccounts: settings.serviceAccounts, namespace: name)
+        let result = await patcher.ensure(secretName: settings.secretName, installation: settings.installation, serviceAccounts: settings.serviceAccounts, namespace: name)
         if let failure = result.failures.first {
             outcomes[name] = .failed(reason: failure, retryable: true)
             namespaceFailures[name] = failure

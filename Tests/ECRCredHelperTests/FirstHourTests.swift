@@ -88,6 +88,31 @@ extension HelperBinaryTests {
             }
         }
 
+        /// kubectl's habits (issue 24): `-n` is not a flag of ours; `--namespace X` without NAMESPACES gets a hint.
+        @Test func kubectlNamespaceHabitsGetAHint() async throws {
+            try await Self.withSandbox { sandbox in
+                let (short, _) = try await sandbox.run(["sync", "-n", "nu-a"] + sandbox.locations)
+                #expect(short.exitCode == 64, "\(short)")
+                #expect(short.stderrLines == ["Error: sync has no -n: the target namespaces are --namespaces <list> (NAMESPACES), e.g. --namespaces team-a; --namespace is the helper's own namespace, as kubectl's -n"], "\(short)")
+                try FileManager.default.removeItem(atPath: sandbox.directory + "/config/NAMESPACES")
+                let (long, _) = try await sandbox.run(["sync", "--namespace", "nu-a"] + sandbox.locations)
+                #expect(long.exitCode == 1, "\(long)")
+                #expect(long.stderr.contains("(--namespace nu-a is the helper's own namespace, not a target: did you mean --namespaces nu-a?)"), "\(long)")
+            }
+        }
+
+        /// An empty SECRET_NAME file is an error naming the file (issue 24), not the default used silently.
+        @Test func emptySecretNameFileIsAnError() async throws {
+            try await Self.withSandbox { sandbox in
+                try sandbox.write("config/SECRET_NAME", "\n")
+                let (result, _) = try await sandbox.run(["status"] + sandbox.locations)
+                #expect(result.exitCode == 1, "\(result)")
+                #expect(result.stderrLines == [
+                    "Error: SECRET_NAME (file \(sandbox.directory)/config/SECRET_NAME): is empty: write the secret's name (it must match the resourceNames of the ClusterRole), or remove it to use the default registry-aws-ecr",
+                ], "\(result)")
+            }
+        }
+
         @Test func aCommandRefusesTheSettingsItDoesNotUse() async throws {
             try await Self.withSandbox { sandbox in
                 let (result, _) = try await sandbox.run(["status", "--concurrency", "3"])
@@ -114,13 +139,15 @@ extension HelperBinaryTests {
                     #expect(!status.stdout.contains(unused), "status --help shows \(unused), which status does not use")
                 }
                 let lines = status.stdout.split(separator: "\n")
-                // 12 of its own, and fleet mode's three (--clusters-dir, --cluster-secret-selector, --cluster).
-                #expect(lines.filter { $0.hasPrefix("  --") }.count <= 15, "\(status.stdout)")
+                // 13 of its own (--instance among them), and fleet mode's four (--clusters-dir,
+                // --cluster-secret-selector, --cluster, --include-local).
+                #expect(lines.filter { $0.hasPrefix("  --") }.count <= 17, "\(status.stdout)")
                 #expect(lines.allSatisfy { $0.count <= 100 }, "lines wrap at 100 columns")
 
                 let (cleanup, _) = try await sandbox.run(["cleanup", "--help"])
                 #expect(cleanup.stdout.contains("--dry-run") && cleanup.stdout.contains("--patch-service-accounts"), "\(cleanup.stdout)")
-                #expect(!cleanup.stdout.contains("--namespaces "), "\(cleanup.stdout)")
+                // Cleanup removes only this installation's secrets, in the namespaces it selects.
+                #expect(cleanup.stdout.contains("--namespaces ") && cleanup.stdout.contains("--instance ") && cleanup.stdout.contains("--yes"), "\(cleanup.stdout)")
 
                 let (run, _) = try await sandbox.run(["run", "--help"])
                 for expected in ["--http-port <port>", "Default: 8080.", "--leader-election-lease-duration <duration>", "Default: 15s.", "--leader-election-renew-deadline <duration>", "POD_NAME", "AWS_SECRET_ACCESS_KEY", "file in --aws-config-dir"] {

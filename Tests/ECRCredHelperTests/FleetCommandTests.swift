@@ -25,6 +25,32 @@ extension HelperBinaryTests {
             }
         }
 
+        /// From a workstation, the cluster of KUBECONFIG joins a fleet as `local` only when asked (issue 24):
+        /// `--include-local`, or an explicit `--kubeconfig`.
+        @Test(arguments: APIServerKind.enabled)
+        func theWorkstationsOwnClusterJoinsOnlyWhenAsked(_ kind: APIServerKind) async throws {
+            try await HelperWorld.with(kind) { world in
+                try world.writeOriginalConfig(namespaces: ["default"])
+                let clusters = world.directory + "/clusters"
+                try FileManager.default.createDirectory(atPath: clusters, withIntermediateDirectories: true)
+                try world.write(try String(contentsOfFile: world.kubeconfig, encoding: .utf8), to: clusters + "/edge-1.yaml")
+                let base = ["--config-dir", world.configDirectory, "--clusters-dir", clusters]
+                func members(_ result: CommandResult) -> [String] {
+                    result.stdoutLines.dropFirst().compactMap { $0.split(separator: " ").first.map(String.init) }
+                }
+
+                let alone = try await world.run("status", base, environment: ["KUBECONFIG": world.kubeconfig], locations: false)
+                #expect(members(alone) == ["edge-1"], "KUBECONFIG alone made its cluster a member: \(alone)")
+                let asked = try await world.run("status", base + ["--include-local"], environment: ["KUBECONFIG": world.kubeconfig], locations: false)
+                #expect(members(asked).sorted() == ["edge-1", "local"], "\(asked)")
+                let explicit = try await world.run("status", base + ["--kubeconfig", world.kubeconfig], locations: false)
+                #expect(members(explicit).sorted() == ["edge-1", "local"], "\(explicit)")
+                let cleanup = try await world.run("cleanup", base + ["--cluster", "local"], environment: ["KUBECONFIG": world.kubeconfig], locations: false)
+                #expect(cleanup.exitCode == 1, "\(cleanup)")
+                #expect(cleanup.stderr.contains("no cluster named local in the fleet; its clusters: edge-1 (the own cluster joins from a workstation only with --include-local or --kubeconfig)"), "\(cleanup)")
+            }
+        }
+
         @Test func syncStatusCleanupAndRunOverAFleet() async throws {
             try await HelperWorld.with(.standIn) { world in
                 let suffix = uniqueSuffix(5)
@@ -86,7 +112,7 @@ extension HelperBinaryTests {
                 #expect(unknown.exitCode == 1)
                 #expect(unknown.stderr.contains("no cluster named nope") && unknown.stderr.contains("edge-1"), "\(unknown.stderr)")
 
-                let cleanup = try await world.run("cleanup", base + ["--cluster", "edge-1"], locations: false)
+                let cleanup = try await world.run("cleanup", base + ["--cluster", "edge-1", "--yes"], locations: false)
                 #expect(cleanup.exitCode == 0, "\(cleanup)")
                 #expect(cleanup.stdout.contains("edge-1\t\(namespaces[0])\tremoved"), "\(cleanup.stdout)")
                 #expect(await members[0].secret(namespaces[0], secretName) == nil)

@@ -67,16 +67,28 @@ extension HelperBinaryTests {
                     await world.secret("team-c")?["data"],
                 ]
 
+                // The namespaces this installation selects: its own two, and the two holding someone else's secret.
+                try world.writeConfig("NAMESPACES", "default team-a team-b team-c\n")
                 let dryRun = try await world.run("cleanup", ["--dry-run"])
                 #expect(dryRun.exitCode == 0, "\(dryRun)")
                 #expect(dryRun.stdout.lines.contains("default\twould remove"), "\(dryRun)")
+                #expect(dryRun.stdout.lines.last == "would remove 2 secrets and 2 ServiceAccount entries in 2 namespaces", "\(dryRun)")
                 #expect(await world.secret("default") != nil, "--dry-run removed a secret")
 
-                let cleanup = try await world.run("cleanup")
+                // No terminal and no --yes: what --dry-run does, and one line saying how to confirm.
+                let unconfirmed = try await world.run("cleanup")
+                #expect(unconfirmed.exitCode == 0, "\(unconfirmed)")
+                #expect(unconfirmed.stdout == dryRun.stdout, "\(unconfirmed)")
+                #expect(unconfirmed.stderrLines == ["nothing was removed: no terminal to ask on; run again with --yes to remove them"], "\(unconfirmed)")
+                #expect(await world.secret("default") != nil, "cleanup without --yes removed a secret")
+                #expect(await world.secret("team-a") != nil, "cleanup without --yes removed a secret")
+
+                let cleanup = try await world.run("cleanup", ["--yes"])
                 #expect(cleanup.exitCode == 0, "\(cleanup)")
                 let lines = cleanup.stdout.lines
                 #expect(lines.contains("default\tremoved") && lines.contains("team-a\tremoved"), "\(cleanup)")
                 #expect(lines.contains { $0.hasPrefix("team-b\tkept") } && lines.contains { $0.hasPrefix("team-c\tkept") }, "\(cleanup)")
+                #expect(lines.last == "removed 2 secrets and 2 ServiceAccount entries in 2 namespaces", "\(cleanup)")
 
                 #expect(await world.secret("default") == nil)
                 #expect(await world.secret("team-a") == nil)
@@ -106,8 +118,9 @@ extension HelperBinaryTests {
                     try FileManager.default.removeItem(atPath: world.awsConfigDirectory + "/" + name)
                 }
 
-                let cleanup = try await world.run("cleanup")
+                let cleanup = try await world.run("cleanup", ["--yes"])
                 #expect(cleanup.exitCode == 0, "\(cleanup)")
+                #expect(cleanup.stdoutLines == ["default\tremoved", "removed 1 secret and 1 ServiceAccount entry in 1 namespace"], "\(cleanup)")
                 #expect(await world.secret("default") == nil)
                 #expect(await pullSecretNames(world, "default") == ["user-registry"], "\(cleanup)")
             }

@@ -42,7 +42,7 @@ import TestSupport
 
         let settings = try fixture.settings.load()
         let login = try await fixture.tokens.fetchLogin(for: settings.aws)
-        let desired = DesiredSecret(name: settings.secretName, login: login)
+        let desired = DesiredSecret(name: settings.secretName, installation: settings.installation, login: login)
         let descriptions = [
             "\(settings)", String(reflecting: settings), "\(settings.aws)", "\(login)", String(reflecting: login),
             "\(desired)", String(reflecting: desired), "\(desired.secret(in: "x"))", "\(fixture.kube.configuration)",

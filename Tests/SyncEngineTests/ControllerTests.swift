@@ -55,7 +55,7 @@ import TestSupport
         let rules = [PolicyRule(resources: ["secrets"], verbs: ["get", "list", "watch", "patch"], resourceNames: ["registry-aws-ecr"])]
         let fixture = try await EngineFixture.start(rules: rules)
         defer { Task { await fixture.shutdown() } }
-        let existing = DesiredSecret(name: "registry-aws-ecr", login: try await fixture.tokens.fetchLogin(for: fixture.settings.load().aws))
+        let existing = DesiredSecret(name: "registry-aws-ecr", installation: try fixture.settings.load().installation, login: try await fixture.tokens.fetchLogin(for: fixture.settings.load().aws))
         try await fixture.server.put("secrets", namespace: "default", JSONValue(encoding: existing.secret(in: "default")))
         fixture.tokens.rotate()
         let report = try await fixture.controller().syncOnce()

@@ -8,11 +8,16 @@ import Testing
     static let login = RegistryLogin(
         credentials: [RegistryCredential(registry: "https://123456789012.dkr.ecr.us-east-1.amazonaws.com", username: "AWS", password: Sensitive("p"), expiresAt: Date().addingTimeInterval(43200), region: "us-east-1")],
         fetchedAt: Date())
-    static let desired = DesiredSecret(name: "registry-aws-ecr", login: login)
+    static let installation = Installation("kube-system/registry-aws-ecr")!
+    static let desired = DesiredSecret(name: "registry-aws-ecr", installation: installation, login: login)
     static let current = desired.asObserved
-    static let stale = ObservedSecret(type: DesiredSecret.type, isManaged: true, contentDigest: nil)
+    static let stale = ObservedSecret(type: DesiredSecret.type, isManaged: true, contentDigest: nil, instance: installation.label)
     static let original = ObservedSecret(type: DesiredSecret.type, isManaged: false, contentDigest: nil)
     static let foreign = ObservedSecret(type: "Opaque", isManaged: false, contentDigest: nil)
+    /// Written by a version before installations had a label: current content, no instance label.
+    static let unclaimed = ObservedSecret(type: DesiredSecret.type, isManaged: true, contentDigest: current.contentDigest)
+    /// Another installation's, with the very same content.
+    static let theirs = ObservedSecret(type: DesiredSecret.type, isManaged: true, contentDigest: current.contentDigest, instance: "team-x.registry-aws-ecr")
 
     struct Row: Sendable, CustomTestStringConvertible {
         var testDescription: String
@@ -36,11 +41,17 @@ import Testing
         Row(testDescription: "not a target, the original's (not labelled ours): never pruned", isTarget: false, observed: original, prune: true, plan: .ignore),
         Row(testDescription: "not a target, foreign: ignore", isTarget: false, observed: foreign, prune: true, plan: .ignore),
         Row(testDescription: "not a target, nothing there: ignore", isTarget: false, observed: nil, prune: true, plan: .ignore),
+        Row(testDescription: "target with an earlier version's secret (no instance label), same content: adopt (the write adds the label)", isTarget: true, observed: unclaimed, plan: .apply),
+        Row(testDescription: "target with another installation's secret: leave it, even with the same content", isTarget: true, observed: theirs, plan: .leaveOtherInstallation("team-x.registry-aws-ecr")),
+        Row(testDescription: "another installation's stays theirs without a login", isTarget: true, observed: theirs, hasLogin: false, plan: .leaveOtherInstallation("team-x.registry-aws-ecr")),
+        Row(testDescription: "not a target, another installation's, prune on: never pruned", isTarget: false, observed: theirs, prune: true, plan: .ignore),
+        Row(testDescription: "not a target, an earlier version's, prune on: not pruned (may be another installation's, not adopted yet)", isTarget: false, observed: unclaimed, prune: true, plan: .ignore),
     ]
 
     @Test(arguments: rows)
     func plan(_ row: Row) {
-        let plan = Reconcile.plan(isTarget: row.isTarget, observed: row.observed, desired: row.hasLogin ? Self.desired : nil, pruneUnselected: row.prune)
+        let plan = Reconcile.plan(
+            isTarget: row.isTarget, observed: row.observed, desired: row.hasLogin ? Self.desired : nil, installation: Self.installation, pruneUnselected: row.prune)
         #expect(plan == row.plan)
     }
 

@@ -68,23 +68,24 @@ import Testing
     )
 
     @Test func dockerConfigIsStableAndComplete() throws {
-        let desired = DesiredSecret(name: "registry-aws-ecr", login: Self.login)
+        let desired = DesiredSecret(name: "registry-aws-ecr", installation: Installation("registry-aws-ecr")!, login: Self.login)
         let text = String(decoding: desired.dockerConfigJSON, as: UTF8.self)
         let auth1 = Data("AWS:pw\"1".utf8).base64EncodedString()
         #expect(text == #"{"auths":{"https://111111111111.dkr.ecr.us-east-1.amazonaws.com":{"username":"AWS","password":"pw\"1","auth":"\#(auth1)"},"https://222222222222.dkr.ecr.eu-west-1.amazonaws.com":{"username":"AWS","password":"pw-2","auth":"QVdTOnB3LTI="}}}"#)
         // Same tokens in another order: same bytes.
         let reversed = RegistryLogin(credentials: Self.login.credentials.reversed(), fetchedAt: Self.login.fetchedAt)
-        #expect(DesiredSecret(name: "registry-aws-ecr", login: reversed).dockerConfigJSON == desired.dockerConfigJSON)
+        #expect(DesiredSecret(name: "registry-aws-ecr", installation: Installation("registry-aws-ecr")!, login: reversed).dockerConfigJSON == desired.dockerConfigJSON)
         // And it is JSON.
         _ = try JSONSerializationCheck.parse(desired.dockerConfigJSON)
     }
 
     @Test func secretShape() {
-        let desired = DesiredSecret(name: "registry-aws-ecr", login: Self.login)
+        let desired = DesiredSecret(name: "registry-aws-ecr", installation: Installation("registry-aws-ecr")!, login: Self.login)
         let secret = desired.secret(in: "team-a")
         #expect(secret.type == "kubernetes.io/dockerconfigjson")
         #expect(secret.metadata.namespace == "team-a")
         #expect(secret.metadata.labels?["app.kubernetes.io/managed-by"] == "aws-ecr-cred-helper")
+        #expect(secret.metadata.labels?["aws-ecr-cred-helper/instance"] == "registry-aws-ecr")
         #expect(secret.metadata.annotations?["aws-ecr-cred-helper/expires-at"] == "2027-01-15T19:06:40Z")
         #expect(secret.metadata.annotations?["aws-ecr-cred-helper/refreshed-at"] == "2027-01-15T08:00:00Z")
         #expect(desired.isSatisfied(by: secret))
@@ -92,14 +93,22 @@ import Testing
     }
 
     @Test func foreignTypesAreNotAdopted() {
-        let desired = DesiredSecret(name: "registry-aws-ecr", login: Self.login)
+        let desired = DesiredSecret(name: "registry-aws-ecr", installation: Installation("registry-aws-ecr")!, login: Self.login)
         var opaque = desired.secret(in: "a")
         opaque.type = "Opaque"
-        #expect(!DesiredSecret.mayAdopt(opaque))
+        #expect(!desired.mayAdopt(opaque))
         var original = desired.secret(in: "a")
         original.metadata.labels = nil
-        #expect(DesiredSecret.mayAdopt(original))
+        #expect(desired.mayAdopt(original))
         #expect(!desired.isSatisfied(by: original))
+        var earlier = desired.secret(in: "a")
+        earlier.metadata.labels?["aws-ecr-cred-helper/instance"] = nil
+        #expect(desired.mayAdopt(earlier))
+        #expect(!desired.isSatisfied(by: earlier))
+        var theirs = desired.secret(in: "a")
+        theirs.metadata.labels?["aws-ecr-cred-helper/instance"] = "other"
+        #expect(!desired.mayAdopt(theirs))
+        #expect(!desired.isSatisfied(by: theirs))
     }
 
     @Test(arguments: [

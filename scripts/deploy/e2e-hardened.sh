@@ -544,7 +544,7 @@ features() {
     result 0 "$label RBAC: no RBAC refusal in the controller's log"
   fi
   with_env "$prefix" HTTP_PORT=0 "$HELPER_BIN" cleanup --config-dir "$work/config" --aws-config-dir "$work/config-aws" \
-    --kubeconfig "$kubeconfig" > "$prefix.cleanup.out" 2>&1
+    --kubeconfig "$kubeconfig" --yes > "$prefix.cleanup.out" 2>&1
   result $? "$label RBAC: cleanup runs"
   ok=0
   for ns in "${selected[@]}"; do
@@ -606,7 +606,11 @@ scenarios() {
   # --- the original ClusterRole (original-compatible overlay = deploy/original) keeps working --------------
   use_variant original "$work/original" "original ClusterRole"
   echo "== [$server_label] original-compatible: the original ClusterRole, into a fresh namespace" >&2
-  sync "$work/original" "$(kubeconfig_for original)" --namespaces legacy; result $? "original ClusterRole: sync into a fresh namespace"
+  # The variants take turns on one cluster as one installation: the original manifest's own identity
+  # (SECRET_NAME; it sets no INSTANCE) would make it another installation, whose secret in legacy the later
+  # variants (INSTANCE kube-system/aws-ecr-cred-helper) would leave alone (docs/deploy.md, Installations).
+  sync "$work/original" "$(kubeconfig_for original)" --namespaces legacy --instance kube-system/aws-ecr-cred-helper
+  result $? "original ClusterRole: sync into a fresh namespace"
   verify legacy; result $? "original ClusterRole: secret present and valid in legacy"
 
   # --- scenario 2: all-namespaces overlay -------------------------------------------------------------------

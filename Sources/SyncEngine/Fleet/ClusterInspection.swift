@@ -12,7 +12,8 @@ public enum ClusterInspection {
         public var namespace: String
         /// `present`, `missing`, `expired`.
         public var state: String
-        /// `aws-ecr-cred-helper`, `other (adoptable)`, `foreign (type)`, `-`.
+        /// `aws-ecr-cred-helper`, `other (adoptable)`, `installation <instance>` (another installation's),
+        /// `foreign (type)`, `-`.
         public var managedBy: String
         public var registries: String
         public var refreshed: String
@@ -33,23 +34,26 @@ public enum ClusterInspection {
                 return name
             }.sorted()
         }
-        return targets.map { row($0, secrets[$0], now: now) }
+        return targets.map { row($0, secrets[$0], installation: settings.installation, now: now) }
     }
 
-    static func row(_ namespace: String, _ secret: Secret?, now: Date) -> Row {
+    static func row(_ namespace: String, _ secret: Secret?, installation: Installation, now: Date) -> Row {
         guard let secret else {
             return Row(namespace: namespace, state: "missing", managedBy: "-", registries: "-", refreshed: "-", expires: "-", isFresh: false)
         }
         let annotations = secret.metadata.annotations ?? [:]
         var fresh = true
         let managedBy: String
-        if secret.type != DesiredSecret.type {
-            managedBy = "foreign (\(secret.type ?? "Opaque"))"
+        switch SecretOwnership(ObservedSecret(secret), installation: installation) {
+        case .otherType(let type):
+            managedBy = "foreign (\(type))"
             fresh = false
-        } else if secret.metadata.labels?[DesiredSecret.managedByLabel] == "aws-ecr-cred-helper" {
-            managedBy = "aws-ecr-cred-helper"
-        } else {
-            managedBy = "other (adoptable)"
+        case .otherInstallation(let other):
+            // Not this installation's to keep fresh: `sync` reports it as foreign too.
+            managedBy = "installation \(other)"
+            fresh = false
+        case .ours, .unclaimed: managedBy = "aws-ecr-cred-helper"
+        case .original: managedBy = "other (adoptable)"
         }
         let expires = annotations[DesiredSecret.expiresAtAnnotation] ?? "-"
         var state = "present"

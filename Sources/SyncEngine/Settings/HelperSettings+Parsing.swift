@@ -22,11 +22,15 @@ extension HelperSettings {
     public static func read(_ reader: inout SettingsReader, concerns: Set<Setting.Concern>) -> HelperSettings {
         var settings = HelperSettings(
             namespaces: NamespaceSelection(include: []), secretName: defaultSecretName,
+            installation: Installation.derived(podNamespace: nil, secretName: defaultSecretName),
             aws: AWSAccess(regions: [], registryIDs: []), refresh: RefreshPolicy(), serviceAccounts: [],
             pruneUnselected: false, concurrency: defaultConcurrency, apiQPS: nil, apiBurst: 0, warnings: []
         )
         if concerns.contains(.namespaces) { settings.namespaces = NamespaceSelection.read(&reader) }
-        if concerns.contains(.secret) { settings.secretName = readSecretName(&reader) }
+        if concerns.contains(.secret) {
+            settings.secretName = readSecretName(&reader)
+            settings.installation = readInstallation(&reader, secretName: settings.secretName)
+        }
         if concerns.contains(.aws) { settings.aws = AWSAccess.read(&reader) }
         if concerns.contains(.schedule) { settings.refresh = RefreshPolicy.read(&reader) }
         if concerns.contains(.serviceAccounts) { settings.serviceAccounts = readServiceAccounts(&reader) }
@@ -40,11 +44,29 @@ extension HelperSettings {
     }
 
     static func readSecretName(_ reader: inout SettingsReader) -> String {
+        // An empty file (or variable) is a mistake, not a request for the default: the secret would get a
+        // name the user did not choose, outside the ClusterRole's resourceNames.
+        if let given = reader.values[.secretName], given.trimmed.isEmpty {
+            reader.invalid(.secretName, "is empty: write the secret's name (it must match the resourceNames of the ClusterRole), or remove it to use the default \(defaultSecretName)")
+            return defaultSecretName
+        }
         let name = reader.string(.secretName) ?? defaultSecretName
         if !KubernetesNames.isSubdomain(name) {
             reader.invalid(.secretName, "\"\(printable(name))\" is not a valid secret name (lowercase letters, digits, '-' and '.', at most 253 characters); it must also match the resourceNames of the ClusterRole")
         }
         return name
+    }
+
+    /// INSTANCE, else derived from POD_NAMESPACE (read with the secret's settings, from the environment
+    /// only) and the secret name.
+    static func readInstallation(_ reader: inout SettingsReader, secretName: String) -> Installation {
+        let derived = Installation.derived(podNamespace: reader.string(.podNamespace), secretName: secretName)
+        guard let text = reader.string(.instance) else { return derived }
+        guard let installation = Installation(text) else {
+            reader.invalid(.instance, "\"\(printable(text))\" is not a valid installation name (letters, digits, '-', '_', '.' and '/', e.g. kube-system/aws-ecr-cred-helper)")
+            return derived
+        }
+        return installation
     }
 
     /// KUBE_API_QPS (0: no limit) and KUBE_API_BURST (default: the QPS rounded up), as client-go's QPS and Burst.
@@ -111,7 +133,12 @@ extension NamespaceSelection {
         // Not when NAMESPACES or NAMESPACE_SELECTOR was given but invalid: that problem is already reported.
         if include.isEmpty && selector == nil && !reader.hasProblem(.namespaces) && !reader.hasProblem(.namespaceSelector) {
             let places = reader.values.placesFor(.namespaces)
-            reader.missing(.namespaces, "NAMESPACES is empty or missing: list the target namespaces, separated by spaces, commas or newlines (e.g. \"default team-a\"), in \(places); or set NAMESPACE_SELECTOR")
+            var line = "NAMESPACES is empty or missing: list the target namespaces, separated by spaces, commas or newlines (e.g. \"default team-a\"), in \(places); or set NAMESPACE_SELECTOR"
+            // kubectl's habit: `--namespace team-a` (or -n) names the helper's own namespace here, not a target.
+            if let own = reader.string(.namespace) {
+                line += " (--namespace \(printable(own)) is the helper's own namespace, not a target: did you mean --namespaces \(printable(own))?)"
+            }
+            reader.missing(.namespaces, line)
         }
         return NamespaceSelection(include: include, exclude: exclude, labelSelector: selector)
     }

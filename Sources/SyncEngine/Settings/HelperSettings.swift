@@ -3,6 +3,8 @@
 public struct HelperSettings: Sendable, Hashable {
     public var namespaces: NamespaceSelection
     public var secretName: String
+    /// Whose secrets these are: INSTANCE, or derived from where the helper runs (`Installation.derived`).
+    public var installation: Installation
     public var aws: AWSAccess
     public var refresh: RefreshPolicy
     /// ServiceAccounts whose `imagePullSecrets` get the secret; empty means no patching.

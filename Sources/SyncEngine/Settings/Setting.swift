@@ -21,6 +21,7 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
     case namespaceSelector = "NAMESPACE_SELECTOR"
     // The secret.
     case secretName = "SECRET_NAME"
+    case instance = "INSTANCE"
     // AWS.
     case accessKeyID = "AWS_ACCESS_KEY_ID"
     case secretAccessKey = "AWS_SECRET_ACCESS_KEY"
@@ -158,6 +159,9 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
         case .secretName:
             Declaration(concern: .secret, folders: [.config], flag: derived, valueName: "name", defaultValue: HelperSettings.defaultSecretName,
                 help: "Name of the pull secret; must match the resourceNames of the ClusterRole.")
+        case .instance:
+            Declaration(concern: .secret, folders: [.config], flag: derived, valueName: "name", defaultValue: "POD_NAMESPACE/SECRET_NAME in a pod, else SECRET_NAME",
+                help: "This installation's name, labelled on its secrets (aws-ecr-cred-helper/instance): it never writes, prunes or cleans up another installation's. Set it when several installations share a secret name.")
         case .accessKeyID:
             Declaration(concern: .aws, folders: [.aws], flag: derived, valueName: "id",
                 help: "AWS access key id of the IAM user.")

@@ -115,6 +115,10 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 - name: SECRET_NAME
   value: {{ required "config.secretName is required" .secretName | quote }}
+{{- end }}
+- name: INSTANCE
+  value: {{ .Values.config.instance | default (printf "%s/%s" .Release.Namespace .Release.Name) | quote }}
+{{- with .Values.config }}
 {{- with .refreshInterval }}
 - name: REFRESH_INTERVAL
   value: {{ . | quote }}
