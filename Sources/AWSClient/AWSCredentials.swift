@@ -119,6 +119,8 @@ public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
     private struct State {
         var cached: AWSCredentials?
         var inFlight: Task<AWSCredentials, any Error>?
+        /// The cached credentials are to be renewed at the next call, though they are still valid.
+        var stale = false
     }
     private let state = Mutex(State())
 
@@ -139,6 +141,12 @@ public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
         state.withLock { $0.cached = nil }
     }
 
+    /// Renews the credentials at the next call while keeping the cached ones to fall back on if that renewal
+    /// fails (e.g. the files they were made from changed: a renewed certificate gets a new session).
+    public func markStale() {
+        state.withLock { $0.stale = true }
+    }
+
     /// The currently cached credentials, if any (for diagnostics).
     public var cached: AWSCredentials? { state.withLock { $0.cached } }
 
@@ -149,7 +157,7 @@ public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
             case join(Task<AWSCredentials, any Error>, AWSCredentials?)
         }
         let step: Step = state.withLock { s in
-            if let c = s.cached, !c.expires(within: refreshBefore, now: current) {
+            if let c = s.cached, !s.stale, !c.expires(within: refreshBefore, now: current) {
                 return .use(c)
             }
             if let task = s.inFlight { return .join(task, s.cached) }
@@ -171,9 +179,10 @@ public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
                 let fresh = try await task.value
                 state.withLock { s in
                     let cachedExpiration = s.cached?.expiration ?? .distantPast
-                    if s.cached == nil || cachedExpiration < (fresh.expiration ?? .distantFuture) {
+                    if s.cached == nil || s.stale || cachedExpiration < (fresh.expiration ?? .distantFuture) {
                         s.cached = fresh
                     }
+                    s.stale = false
                 }
                 logger.debug(
                     "AWS credentials refreshed",
