@@ -1,0 +1,75 @@
+import Foundation
+import KubeTestServer
+import TestSupport
+import Testing
+
+extension HelperBinaryTests {
+    /// IAM Roles Anywhere end to end: a helper given only a kubernetes.io/tls Secret's files and three ARNs (no AWS
+    /// key anywhere) creates a session at the test endpoint (TLS, signature, chain and dates checked), logs in to
+    /// ECR at moto with the session's credentials (signature checking on) and writes every pull secret.
+    @Suite(.enabled(if: TestEnvironment.hasMoto && TestEnvironment.value("TEST_PYTHON") != nil, TestEnvironment.motoReason))
+    struct RolesAnywhereSyncTests {
+        /// The AWS folder as a Secret with the three ARNs mounts it, and the certificate Secret's folder.
+        static func configure(_ world: HelperWorld, _ endpoint: RolesAnywhereEndpoint, certificate: String, key: String, namespaces: [String]) throws -> [String: String] {
+            let tls = world.directory + "/tls"
+            try FileManager.default.createDirectory(atPath: tls, withIntermediateDirectories: true)
+            try world.write(try String(contentsOfFile: endpoint.path(certificate), encoding: .utf8), to: tls + "/tls.crt")
+            try world.write(try String(contentsOfFile: endpoint.path(key), encoding: .utf8), to: tls + "/tls.key")
+            try world.writeConfig("NAMESPACES", namespaces.joined(separator: " ") + "\n")
+            try world.writeConfig("SECRET_NAME", world.secretName + "\n")
+            try world.writeAWS("AWS_DEFAULT_REGION", world.moto.region + "\n")
+            try world.writeAWS("AWS_ROLES_ANYWHERE_CERTIFICATE", tls + "/tls.crt\n")
+            try world.writeAWS("AWS_ROLES_ANYWHERE_PRIVATE_KEY", tls + "/tls.key\n")
+            try world.writeAWS("AWS_ROLES_ANYWHERE_TRUST_ANCHOR_ARN", RolesAnywhereEndpoint.trustAnchorARN + "\n")
+            try world.writeAWS("AWS_ROLES_ANYWHERE_PROFILE_ARN", RolesAnywhereEndpoint.profileARN + "\n")
+            try world.writeAWS("AWS_ROLE_ARN", world.moto.roleArn + "\n")
+            return ["AWS_ENDPOINT_URL_ROLESANYWHERE": endpoint.url, "AWS_CA_BUNDLE": endpoint.caBundle]
+        }
+
+        @Test(arguments: APIServerKind.enabled)
+        func syncWithOnlyACertificateAndThreeARNs(_ kind: APIServerKind) async throws {
+            let endpoint = try await RolesAnywhereEndpoint(motoFixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            defer { endpoint.stop() }
+            try await HelperWorld.with(kind) { world in
+                let environment = try Self.configure(world, endpoint, certificate: "rsa.crt", key: "rsa.key", namespaces: ["default", "team-a"])
+                let aws = try FileManager.default.contentsOfDirectory(atPath: world.awsConfigDirectory)
+                #expect(!aws.contains("AWS_ACCESS_KEY_ID") && !aws.contains("AWS_SECRET_ACCESS_KEY"))
+
+                let result = try await world.run("sync", ["--log-level", "trace"], environment: environment)
+                #expect(result.exitCode == 0, "\(result)")
+                #expect(result.stdoutLines == ["default\twritten", "team-a\twritten"], "\(result)")
+                for namespace in ["default", "team-a"] {
+                    let config = try #require(try await world.dockerConfig(namespace), "no secret in \(namespace)")
+                    let entry = try #require(config.auths["https://\(world.moto.account).dkr.ecr.\(world.moto.region).amazonaws.com"], "\(config.auths.keys)")
+                    #expect(entry.username == "AWS")
+                }
+                let seen = try await endpoint.requests()
+                #expect(seen.map(\.ok) == [true], "\(seen.map { $0.error ?? "ok" })")
+
+                // Nothing of the private key in the output, even at trace level.
+                let keyLines = try String(contentsOfFile: endpoint.path("rsa.key"), encoding: .utf8)
+                    .split(separator: "\n").map(String.init).filter { !$0.hasPrefix("-----") && $0.count >= 16 }
+                for line in keyLines {
+                    #expect(!result.stdout.contains(line) && !result.stderr.contains(line), "a line of the private key was printed")
+                }
+                #expect(result.stderr.contains("signed AWS request with a certificate"), "trace logs missing: \(result.stderr.suffix(2000))")
+            }
+        }
+
+        @Test func expiredCertificateFailsWithOneLineNamingTheDates() async throws {
+            let endpoint = try await RolesAnywhereEndpoint(motoFixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            defer { endpoint.stop() }
+            try await HelperWorld.with(.standIn) { world in
+                let environment = try Self.configure(world, endpoint, certificate: "expired.crt", key: "expired.key", namespaces: ["default"])
+                let result = try await world.run("sync", environment: environment)
+                #expect(result.exitCode != 0 && result.exitCode != nil, "\(result)")
+                let prefix = "the certificate AWS_ROLES_ANYWHERE_CERTIFICATE=\(world.directory)/tls/tls.crt (serial "
+                let line = try #require(result.stderrLines.first { $0.contains(prefix) }, "\(result)")
+                #expect(line.contains(") expired at "), "\(line)")
+                #expect(line.hasSuffix("): renew it (with cert-manager, check the Certificate's status and its issuer)"), "\(line)")
+                #expect(await world.secret("default") == nil)
+                #expect(try await endpoint.requests().isEmpty)
+            }
+        }
+    }
+}
