@@ -56,6 +56,37 @@ extension HelperBinaryTests {
             }
         }
 
+        /// `run` keeps one session while the certificate stays (tokens are fetched again and again with it), and
+        /// follows a renewal of the certificate Secret in place without a restart.
+        @Test func runKeepsOneSessionAndFollowsACertificateRenewal() async throws {
+            let endpoint = try await RolesAnywhereEndpoint(motoFixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            defer { endpoint.stop() }
+            try await HelperWorld.with(.standIn) { world in
+                let environment = try Self.configure(world, endpoint, certificate: "rsa.crt", key: "rsa.key", namespaces: ["default"])
+                try world.writeConfig("REFRESH_INTERVAL", "1s\n")
+                try await world.running(environment: environment.merging(["LOG_LEVEL": "debug"]) { _, new in new }) { process in
+                    try await world.waitForSecrets(["default"], process: process)
+                    try await process.waitForLog("fetched registry tokens", count: 3)
+                    #expect(try await endpoint.requests().count == 1, "one session serves every refresh")
+
+                    // cert-manager renews the Secret: both files change (one after the other, here).
+                    let tls = world.directory + "/tls"
+                    try world.write(try String(contentsOfFile: endpoint.path("rsa2.crt"), encoding: .utf8), to: tls + "/tls.crt")
+                    try world.write(try String(contentsOfFile: endpoint.path("rsa2.key"), encoding: .utf8), to: tls + "/tls.key")
+                    let renewed = try await eventuallyValue("a session with the renewed certificate", timeout: .seconds(30)) { () -> [RolesAnywhereEndpoint.Seen]? in
+                        let seen = try await endpoint.requests()
+                        return seen.count >= 2 ? seen : nil
+                    }
+                    #expect(renewed.allSatisfy { $0.ok }, "\(renewed.map { $0.error ?? "ok" })")
+                    #expect(renewed.last?.serial != renewed.first?.serial)
+                    let fetches = process.stderr.components(separatedBy: "fetched registry tokens").count - 1
+                    try await process.waitForLog("fetched registry tokens", count: fetches + 2)
+                    #expect(try await endpoint.requests().count == renewed.count, "the renewed certificate's session is reused")
+                    #expect(process.isRunning)
+                }
+            }
+        }
+
         @Test func expiredCertificateFailsWithOneLineNamingTheDates() async throws {
             let endpoint = try await RolesAnywhereEndpoint(motoFixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
             defer { endpoint.stop() }
