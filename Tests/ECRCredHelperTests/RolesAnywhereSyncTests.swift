@@ -1,5 +1,6 @@
 import Foundation
 import KubeTestServer
+import SyncEngine
 import TestSupport
 import Testing
 
@@ -101,6 +102,63 @@ extension HelperBinaryTests {
                 #expect(await world.secret("default") == nil)
                 #expect(try await endpoint.requests().isEmpty)
             }
+        }
+    }
+}
+
+extension HelperBinaryTests {
+    /// Node mode with IAM Roles Anywhere: the certificate and key are files on the node, the settings in the
+    /// provider's environment; one CreateSession and one GetAuthorizationToken per kubelet cache miss, and the
+    /// answer's cacheDuration within the session's lifetime.
+    @Suite(.enabled(if: TestEnvironment.hasMoto && TestEnvironment.value("TEST_PYTHON") != nil, TestEnvironment.motoReason))
+    struct RolesAnywhereNodeModeTests {
+        @Test func credentialProviderWithACertificate() async throws {
+            let fixture = try TestEnvironment.moto()
+            let fixturePath = try #require(TestEnvironment.value("MOTO_FIXTURE"))
+            let endpoint = try await RolesAnywhereEndpoint(motoFixturePath: fixturePath)
+            defer { endpoint.stop() }
+            // In front of moto: ECR Public (which moto lacks) answered with a 12-hour token.
+            let proxy = try await SigningProxy(upstream: try #require(TestEnvironment.motoEndpoint), fixturePath: fixturePath)
+            defer { proxy.stop() }
+            let expires = Date().timeIntervalSince1970 + 12 * 3600
+            let token = Data("AWS:public-password-value".utf8).base64EncodedString()
+            try await proxy.addRules([[
+                "match": ["target": "SpectrumKairosService.GetAuthorizationToken"], "status": 200,
+                "headers": ["Content-Type": "application/x-amz-json-1.1"],
+                "body": "{\"authorizationData\":{\"authorizationToken\":\"\(token)\",\"expiresAt\":\(expires)}}",
+            ]])
+            let environment = [
+                "AWS_ENDPOINT_URL": proxy.url, "AWS_ENDPOINT_URL_ROLESANYWHERE": endpoint.url,
+                "AWS_CA_BUNDLE": endpoint.caBundle, "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent",
+                "AWS_ROLES_ANYWHERE_CERTIFICATE": endpoint.path("ec256.crt"), "AWS_ROLES_ANYWHERE_PRIVATE_KEY": endpoint.path("ec256.key"),
+                "AWS_ROLES_ANYWHERE_TRUST_ANCHOR_ARN": RolesAnywhereEndpoint.trustAnchorARN,
+                "AWS_ROLES_ANYWHERE_PROFILE_ARN": RolesAnywhereEndpoint.profileARN, "AWS_ROLE_ARN": fixture.roleArn,
+                "AWS_ROLES_ANYWHERE_SESSION_DURATION": "15m",
+            ]
+
+            let host = "\(fixture.account).dkr.ecr.\(fixture.region).amazonaws.com"
+            let (privateResult, _) = try await CredentialProviderTests.provide(CredentialProviderTests.request("\(host)/app:1"), environment: environment)
+            let privateAnswer = try CredentialProviderTests.answer(privateResult)
+            #expect(privateAnswer.registry == host)
+            #expect(privateAnswer.auth.values.first?["username"] == "AWS")
+            // moto's private tokens expire in 2015: nothing to cache.
+            #expect(privateAnswer.json["cacheDuration"] as? String == "0s")
+
+            let (publicResult, _) = try await CredentialProviderTests.provide(CredentialProviderTests.request("public.ecr.aws/team/tool:1"), environment: environment)
+            let publicAnswer = try CredentialProviderTests.answer(publicResult)
+            #expect(publicAnswer.password == "public-password-value")
+            // A 12-hour token fetched with a 15-minute session: the kubelet's cache ends before the session does
+            // (half of what is left of it, the 1-hour margin being longer than the session).
+            let cache = try #require(publicAnswer.json["cacheDuration"] as? String)
+            let seconds = try #require(DurationParsing.parse(cache)).components.seconds
+            #expect(seconds > 400 && seconds <= 450, "\(cache)")
+
+            // One CreateSession and one GetAuthorizationToken per cache miss.
+            let sessions = try await endpoint.requests()
+            #expect(sessions.map(\.ok) == [true, true], "\(sessions.map { $0.error ?? "ok" })")
+            let seen = try await proxy.requests()
+            #expect(seen.map { $0.target ?? $0.action ?? "?" } == ["AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken", "SpectrumKairosService.GetAuthorizationToken"])
+            #expect(seen.allSatisfy { $0.authorized && !$0.signedByProxy })
         }
     }
 }
