@@ -119,8 +119,11 @@ public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
     private struct State {
         var cached: AWSCredentials?
         var inFlight: Task<AWSCredentials, any Error>?
-        /// The cached credentials are to be renewed at the next call, though they are still valid.
-        var stale = false
+        /// Counts `markStale()` calls: cached credentials are current only when fetched in the latest generation
+        /// (a fetch that began before the mark does not make them current again).
+        var generation = 0
+        var cachedGeneration = 0
+        var inFlightGeneration = 0
     }
     private let state = Mutex(State())
 
@@ -144,7 +147,7 @@ public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
     /// Renews the credentials at the next call while keeping the cached ones to fall back on if that renewal
     /// fails (e.g. the files they were made from changed: a renewed certificate gets a new session).
     public func markStale() {
-        state.withLock { $0.stale = true }
+        state.withLock { $0.generation += 1 }
     }
 
     /// The currently cached credentials, if any (for diagnostics).
@@ -154,35 +157,37 @@ public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
         let current = now()
         enum Step {
             case use(AWSCredentials)
-            case join(Task<AWSCredentials, any Error>, AWSCredentials?)
+            case join(Task<AWSCredentials, any Error>, AWSCredentials?, generation: Int)
         }
         let step: Step = state.withLock { s in
-            if let c = s.cached, !s.stale, !c.expires(within: refreshBefore, now: current) {
+            if let c = s.cached, s.cachedGeneration == s.generation, !c.expires(within: refreshBefore, now: current) {
                 return .use(c)
             }
-            if let task = s.inFlight { return .join(task, s.cached) }
+            if let task = s.inFlight { return .join(task, s.cached, generation: s.inFlightGeneration) }
             let base = self.base
             let task = Task<AWSCredentials, any Error> { try await base.credentials() }
             s.inFlight = task
+            s.inFlightGeneration = s.generation
             // Clear the in-flight marker once the refresh is over, whoever waits for it.
             Task { [weak self] in
                 _ = await task.result
                 self?.state.withLock { $0.inFlight = nil }
             }
-            return .join(task, s.cached)
+            return .join(task, s.cached, generation: s.generation)
         }
         switch step {
         case .use(let c):
             return c
-        case .join(let task, let previous):
+        case .join(let task, let previous, let generation):
             do {
                 let fresh = try await task.value
                 state.withLock { s in
                     let cachedExpiration = s.cached?.expiration ?? .distantPast
-                    if s.cached == nil || s.stale || cachedExpiration < (fresh.expiration ?? .distantFuture) {
+                    let later = cachedExpiration < (fresh.expiration ?? .distantFuture)
+                    if s.cached == nil || generation > s.cachedGeneration || (generation == s.cachedGeneration && later) {
                         s.cached = fresh
+                        s.cachedGeneration = generation
                     }
-                    s.stale = false
                 }
                 logger.debug(
                     "AWS credentials refreshed",
