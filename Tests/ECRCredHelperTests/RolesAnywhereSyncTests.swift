@@ -88,6 +88,54 @@ extension HelperBinaryTests {
             }
         }
 
+        /// Fleet mode: every cluster of the folder (two stand-ins, and the real server when there is one) gets its
+        /// secrets from one session: one CreateSession for the whole fleet.
+        @Test func fleetSyncSharesOneSession() async throws {
+            let endpoint = try await RolesAnywhereEndpoint(motoFixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            defer { endpoint.stop() }
+            try await HelperWorld.with(.standIn) { world in
+                let suffix = uniqueSuffix(5)
+                let secretName = "fleet-ra-\(suffix)"
+                let namespace = "fra-\(suffix)"
+                let rules = HelperWorld.renaming(PolicyRule.originalHelperRole(), to: secretName)
+                var servers: [KubeTestServer] = []
+                var kubeconfigs: [(String, String)] = []
+                for name in ["edge-1", "edge-2"] {
+                    let server = try await KubeTestServer.start(KubeTestServerConfiguration(
+                        users: [TestUser(name: "system:serviceaccount:kube-system:fleet", token: "fleet-token", rules: rules)],
+                        namespaces: ["default", namespace]))
+                    servers.append(server)
+                    kubeconfigs.append((name, server.kubeconfig(token: "fleet-token")))
+                }
+                if let real = RealAPIServer.shared {
+                    try await real.createNamespace(namespace)
+                    let identity = try await real.makeIdentity(name: "fleet-ra-\(suffix)", rules: rules)
+                    kubeconfigs.append(("real", real.kubeconfig(token: identity.token)))
+                }
+                let started = servers
+                defer {
+                    Task {
+                        for server in started { try? await server.stop() }
+                        try? await RealAPIServer.shared?.delete("namespaces", namespace: nil, name: namespace)
+                    }
+                }
+                let clusters = world.directory + "/clusters"
+                try FileManager.default.createDirectory(atPath: clusters, withIntermediateDirectories: true)
+                for (name, kubeconfig) in kubeconfigs { try world.write(kubeconfig, to: clusters + "/" + name + ".yaml") }
+                let environment = try Self.configure(world, endpoint, certificate: "ec384.crt", key: "ec384.key", namespaces: [namespace])
+                try world.writeConfig("SECRET_NAME", secretName + "\n")
+                let base = ["--config-dir", world.configDirectory, "--aws-config-dir", world.awsConfigDirectory, "--clusters-dir", clusters]
+
+                let sync = try await world.run("sync", base, environment: environment, locations: false)
+                #expect(sync.exitCode == 0, "\(sync)")
+                for (name, _) in kubeconfigs {
+                    #expect(sync.stdout.contains("\(name)\t\(namespace)\twritten"), "\(sync.stdout)")
+                }
+                let seen = try await endpoint.requests()
+                #expect(seen.map(\.ok) == [true], "one session for the fleet: \(seen.map { $0.error ?? "ok" })")
+            }
+        }
+
         @Test func expiredCertificateFailsWithOneLineNamingTheDates() async throws {
             let endpoint = try await RolesAnywhereEndpoint(motoFixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
             defer { endpoint.stop() }
