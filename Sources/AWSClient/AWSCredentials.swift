@@ -84,6 +84,12 @@ public protocol AWSCredentialProvider: Sendable {
     func credentials() async throws -> AWSCredentials
 }
 
+/// A provider holding temporary credentials it can drop, so that the next call fetches new ones (after AWS
+/// answered ExpiredToken for credentials that looked valid).
+public protocol AWSRenewableCredentialProvider: AWSCredentialProvider {
+    func invalidate()
+}
+
 /// Fixed credentials (e.g. keys read from environment variables or from files mounted into the pod).
 public struct StaticCredentialProvider: AWSCredentialProvider, CustomStringConvertible {
     public let value: AWSCredentials
@@ -110,7 +116,7 @@ public struct ClosureCredentialProvider: AWSCredentialProvider {
 /// their expiration; concurrent callers share one refresh. Credentials without expiration are kept until
 /// `invalidate()`. When a renewal fails while the cached credentials are still valid, those are returned
 /// (and the failure logged) so a brief STS outage does not fail callers before it has to.
-public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
+public final class CachingCredentialProvider: AWSRenewableCredentialProvider, Sendable {
     public let base: any AWSCredentialProvider
     public let refreshBefore: Duration
     private let now: @Sendable () -> Date

@@ -331,7 +331,7 @@ public final class AWSHTTPTransport: Sendable {
                 error.hint = "the local clock is \(Int(abs(ahead).rounded())) s \(ahead >= 0 ? "ahead of" : "behind") AWS's"
             }
             // Expired temporary credentials from a cache: drop them and try once more with fresh ones.
-            if error.kind == .expiredToken, !credentialsRefreshed, let cache = provider as? CachingCredentialProvider {
+            if error.kind == .expiredToken, !credentialsRefreshed, let cache = provider as? any AWSRenewableCredentialProvider {
                 credentialsRefreshed = true
                 cache.invalidate()
                 logger.notice("AWS reported expired credentials; refreshing them and retrying once")

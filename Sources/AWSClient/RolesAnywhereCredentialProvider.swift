@@ -12,7 +12,7 @@ import CommonBasics
 /// session, renewed before it expires (`CachingCredentialProvider`), and again as soon as either file changes
 /// (cert-manager renews a mounted `kubernetes.io/tls` Secret in place; a node's files are rewritten). The files
 /// are read at each session, so a renewed certificate is used without a restart.
-public final class RolesAnywhereCredentialProvider: AWSCredentialProvider, CustomStringConvertible, Sendable {
+public final class RolesAnywhereCredentialProvider: AWSRenewableCredentialProvider, CustomStringConvertible, Sendable {
     /// Where the certificate and key are, and what to ask for.
     public struct Configuration: Sendable, Hashable {
         public var certificateFile: String
@@ -53,6 +53,9 @@ public final class RolesAnywhereCredentialProvider: AWSCredentialProvider, Custo
         if changed { cache.markStale() }
         return try await cache.credentials()
     }
+
+    /// Drops the session's credentials (AWS answered ExpiredToken): the next call creates a session.
+    public func invalidate() { cache.invalidate() }
 
     public var description: String {
         "RolesAnywhereCredentialProvider(certificate \(configuration.certificateFile), role \(configuration.session.roleARN), profile \(configuration.session.profileARN))"

@@ -49,8 +49,8 @@ public struct SigV4X509Signer: Sendable {
             sent.append((name: "X-Amz-X509-Chain", value: chain))
         }
 
-        let hmacSigner = SigV4Signer(region: region, service: service)
-        let canonical = hmacSigner.canonicalRequest(method: method, path: parts.path, query: parts.query, headers: sent, body: body)
+        let canonicalizer = SigV4Signer(region: region, service: service)
+        let canonical = canonicalizer.canonicalRequest(method: method, path: parts.path, query: parts.query, headers: sent, body: body)
         let credentialScope = "\(scopeDate)/\(region)/\(service)/aws4_request"
         let algorithm = identity.signingAlgorithm
         let stringToSign = [

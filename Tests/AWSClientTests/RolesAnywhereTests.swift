@@ -330,6 +330,31 @@ struct RolesAnywhereTests {
         #expect(try await world.requests().map(\.ok) == [true])
     }
 
+    /// AWS answers ExpiredToken for session credentials that looked valid: the session is dropped, a new one made,
+    /// and the call retried once with it.
+    @Test(.enabled(if: TestEnv.hasMoto, TestEnv.motoReason))
+    func expiredTokenMakesANewSession() async throws {
+        let world = try await RolesAnywhereWorld.start(moto: true)
+        defer { world.stop() }
+        let proxy = try await FaultProxy(upstream: try #require(TestEnv.motoEndpoint))
+        defer { proxy.stop() }
+        try await proxy.addRules([[
+            "match": ["target": "AmazonEC2ContainerRegistry_V20150921.GetAuthorizationToken"], "times": 1, "status": 400,
+            "headers": ["Content-Type": "application/x-amz-json-1.1"],
+            "body": #"{"__type":"ExpiredTokenException","message":"The security token included in the request is expired"}"#,
+        ]])
+        try await withTransport(settings: world.httpSettings()) { transport in
+            let endpoints = try world.endpoints(others: proxy.url)
+            let provider = RolesAnywhereCredentialProvider(
+                configuration: .init(certificateFile: world.path("rsa.crt"), privateKeyFile: world.path("rsa.key"), session: try world.request()),
+                client: RolesAnywhereClient(transport: transport, endpoints: endpoints))
+            let tokens = try await ECRClient(transport: transport, credentials: provider, endpoints: endpoints).getAuthorizationToken(region: "us-east-1")
+            #expect(tokens.first?.username == "AWS")
+        }
+        #expect(try await world.requests().map(\.ok) == [true, true])
+        #expect(try await proxy.requests().count == 2)
+    }
+
     // MARK: - Hygiene
 
     @Test func privateKeyNeverInLogsOrErrors() async throws {
