@@ -1,10 +1,11 @@
 import AWSClient
 import Logging
 
-/// Chooses the credential provider for one cycle's settings, in the usual AWS order: static keys (with an
-/// optional session token), else a web identity token file, else an IAM Roles Anywhere certificate (the settings
-/// allow only one of them); `AWS_ROLE_ARN` assumes that role on top of static keys. Temporary credentials are
-/// cached and renewed before they expire (Roles Anywhere's also when the certificate files change).
+/// Chooses the credential provider for one cycle's settings: an IAM Roles Anywhere certificate (the settings
+/// refuse it together with keys or a token file), else, in the usual AWS order, static keys (with an optional
+/// session token), else a web identity token file; `AWS_ROLE_ARN` assumes that role on top of static keys.
+/// Temporary credentials are cached and renewed before they expire (Roles Anywhere's also when the certificate
+/// files change).
 enum AWSCredentialSelection {
     static func provider(for access: AWSAccess, sts: STSClient, logger: Logger) throws -> any AWSCredentialProvider {
         let stsRegion = access.regions.first ?? "us-east-1"
