@@ -14,6 +14,7 @@ final class RolesAnywhereEndpoint: Sendable {
     private let process: Process
     private let stdin: Pipe
     let pkiDirectory: String
+    private let folder: String
     /// `https://127.0.0.1:<port>`, for AWS_ENDPOINT_URL_ROLESANYWHERE.
     let url: String
     private let controlURL: String
@@ -42,6 +43,7 @@ final class RolesAnywhereEndpoint: Sendable {
         self.process = process
         self.stdin = stdin
         self.pkiDirectory = pki
+        self.folder = folder
         self.url = "https://127.0.0.1:\(tlsPort)"
         self.controlURL = "http://127.0.0.1:\(port)"
     }
@@ -70,5 +72,6 @@ final class RolesAnywhereEndpoint: Sendable {
     func stop() {
         try? stdin.fileHandleForWriting.close()
         if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(atPath: folder)
     }
 }
