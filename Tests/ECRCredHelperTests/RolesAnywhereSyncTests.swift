@@ -59,10 +59,11 @@ extension HelperBinaryTests {
 
         /// `run` keeps one session while the certificate stays (tokens are fetched again and again with it), and
         /// follows a renewal of the certificate Secret in place without a restart.
-        @Test func runKeepsOneSessionAndFollowsACertificateRenewal() async throws {
+        @Test(arguments: APIServerKind.enabled)
+        func runKeepsOneSessionAndFollowsACertificateRenewal(_ kind: APIServerKind) async throws {
             let endpoint = try await RolesAnywhereEndpoint(motoFixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
             defer { endpoint.stop() }
-            try await HelperWorld.with(.standIn) { world in
+            try await HelperWorld.with(kind) { world in
                 let environment = try Self.configure(world, endpoint, certificate: "rsa.crt", key: "rsa.key", namespaces: ["default"])
                 try world.writeConfig("REFRESH_INTERVAL", "1s\n")
                 try await world.running(environment: environment.merging(["LOG_LEVEL": "debug"]) { _, new in new }) { process in
