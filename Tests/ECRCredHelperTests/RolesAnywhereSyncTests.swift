@@ -57,6 +57,24 @@ extension HelperBinaryTests {
             }
         }
 
+        /// `check` (one AWS call) and `render` (the secrets as manifests, offline) with a certificate and three ARNs.
+        @Test func checkAndRenderWithACertificate() async throws {
+            let endpoint = try await RolesAnywhereEndpoint(motoFixturePath: try #require(TestEnvironment.value("MOTO_FIXTURE")))
+            defer { endpoint.stop() }
+            try await HelperWorld.with(.standIn) { world in
+                let environment = try Self.configure(world, endpoint, certificate: "ec256.crt", key: "ec256.key", namespaces: ["default", "team-a"])
+                let check = try await world.run("check", environment: environment)
+                #expect(check.exitCode == 0, "\(check)")
+                #expect(check.stdout.contains("GetAuthorizationToken") && !check.stdout.contains("FAIL"), "\(check)")
+                #expect(try await world.managedSecrets().isEmpty)
+
+                let render = try await world.run("render", environment: environment)
+                #expect(render.exitCode == 0, "\(render)")
+                #expect(render.stdout.contains("kubernetes.io/dockerconfigjson") && render.stdout.contains("namespace: \"team-a\""), "\(render.stdout.prefix(2000))")
+                #expect(try await endpoint.requests().map(\.ok) == [true, true], "one session per process")
+            }
+        }
+
         /// `run` keeps one session while the certificate stays (tokens are fetched again and again with it), and
         /// follows a renewal of the certificate Secret in place without a restart.
         @Test(arguments: APIServerKind.enabled)
