@@ -84,6 +84,12 @@ public protocol AWSCredentialProvider: Sendable {
     func credentials() async throws -> AWSCredentials
 }
 
+/// A provider holding temporary credentials it can drop, so that the next call fetches new ones (after AWS
+/// answered ExpiredToken for credentials that looked valid).
+public protocol AWSRenewableCredentialProvider: AWSCredentialProvider {
+    func invalidate()
+}
+
 /// Fixed credentials (e.g. keys read from environment variables or from files mounted into the pod).
 public struct StaticCredentialProvider: AWSCredentialProvider, CustomStringConvertible {
     public let value: AWSCredentials
@@ -110,7 +116,7 @@ public struct ClosureCredentialProvider: AWSCredentialProvider {
 /// their expiration; concurrent callers share one refresh. Credentials without expiration are kept until
 /// `invalidate()`. When a renewal fails while the cached credentials are still valid, those are returned
 /// (and the failure logged) so a brief STS outage does not fail callers before it has to.
-public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
+public final class CachingCredentialProvider: AWSRenewableCredentialProvider, Sendable {
     public let base: any AWSCredentialProvider
     public let refreshBefore: Duration
     private let now: @Sendable () -> Date
@@ -119,6 +125,11 @@ public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
     private struct State {
         var cached: AWSCredentials?
         var inFlight: Task<AWSCredentials, any Error>?
+        /// Counts `markStale()` calls: cached credentials are current only when fetched in the latest generation
+        /// (a fetch that began before the mark does not make them current again).
+        var generation = 0
+        var cachedGeneration = 0
+        var inFlightGeneration = 0
     }
     private let state = Mutex(State())
 
@@ -139,6 +150,12 @@ public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
         state.withLock { $0.cached = nil }
     }
 
+    /// Renews the credentials at the next call while keeping the cached ones to fall back on if that renewal
+    /// fails (e.g. the files they were made from changed: a renewed certificate gets a new session).
+    public func markStale() {
+        state.withLock { $0.generation += 1 }
+    }
+
     /// The currently cached credentials, if any (for diagnostics).
     public var cached: AWSCredentials? { state.withLock { $0.cached } }
 
@@ -146,33 +163,36 @@ public final class CachingCredentialProvider: AWSCredentialProvider, Sendable {
         let current = now()
         enum Step {
             case use(AWSCredentials)
-            case join(Task<AWSCredentials, any Error>, AWSCredentials?)
+            case join(Task<AWSCredentials, any Error>, AWSCredentials?, generation: Int)
         }
         let step: Step = state.withLock { s in
-            if let c = s.cached, !c.expires(within: refreshBefore, now: current) {
+            if let c = s.cached, s.cachedGeneration == s.generation, !c.expires(within: refreshBefore, now: current) {
                 return .use(c)
             }
-            if let task = s.inFlight { return .join(task, s.cached) }
+            if let task = s.inFlight { return .join(task, s.cached, generation: s.inFlightGeneration) }
             let base = self.base
             let task = Task<AWSCredentials, any Error> { try await base.credentials() }
             s.inFlight = task
+            s.inFlightGeneration = s.generation
             // Clear the in-flight marker once the refresh is over, whoever waits for it.
             Task { [weak self] in
                 _ = await task.result
                 self?.state.withLock { $0.inFlight = nil }
             }
-            return .join(task, s.cached)
+            return .join(task, s.cached, generation: s.generation)
         }
         switch step {
         case .use(let c):
             return c
-        case .join(let task, let previous):
+        case .join(let task, let previous, let generation):
             do {
                 let fresh = try await task.value
                 state.withLock { s in
                     let cachedExpiration = s.cached?.expiration ?? .distantPast
-                    if s.cached == nil || cachedExpiration < (fresh.expiration ?? .distantFuture) {
+                    let later = cachedExpiration < (fresh.expiration ?? .distantFuture)
+                    if s.cached == nil || generation > s.cachedGeneration || (generation == s.cachedGeneration && later) {
                         s.cached = fresh
+                        s.cachedGeneration = generation
                     }
                 }
                 logger.debug(

@@ -5,6 +5,8 @@ public enum AWSService: String, Sendable, Hashable, CaseIterable, CustomStringCo
     case ecr
     case ecrPublic = "ecr-public"
     case sts
+    /// IAM Roles Anywhere (CreateSession).
+    case rolesAnywhere = "rolesanywhere"
 
     /// The SigV4 signing name (credential scope service).
     public var signingName: String { rawValue }
@@ -15,6 +17,7 @@ public enum AWSService: String, Sendable, Hashable, CaseIterable, CustomStringCo
         case .ecr: return "ECR"
         case .ecrPublic: return "ECR_PUBLIC"
         case .sts: return "STS"
+        case .rolesAnywhere: return "ROLESANYWHERE"
         }
     }
 
@@ -130,7 +133,7 @@ public struct AWSEndpoints: Sendable, Hashable {
     public var useFIPS: Bool
     /// `AWS_ENDPOINT_URL`: one endpoint for every service.
     public var endpointURL: String?
-    /// `AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_ECR_PUBLIC`.
+    /// `AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL_STS`, `AWS_ENDPOINT_URL_ECR_PUBLIC`, `AWS_ENDPOINT_URL_ROLESANYWHERE`.
     public var serviceEndpointURLs: [AWSService: String]
 
     /// Validates the override URLs (http or https, a host, no query).
@@ -148,7 +151,7 @@ public struct AWSEndpoints: Sendable, Hashable {
     public static let standard: AWSEndpoints = try! AWSEndpoints()
 
     /// Reads `AWS_USE_FIPS_ENDPOINT`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_ECR`, `AWS_ENDPOINT_URL_STS`,
-    /// `AWS_ENDPOINT_URL_ECR_PUBLIC` and `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`.
+    /// `AWS_ENDPOINT_URL_ECR_PUBLIC`, `AWS_ENDPOINT_URL_ROLESANYWHERE` and `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS`.
     public static func fromEnvironment(_ env: [String: String]) throws -> AWSEndpoints {
         let fips = try parseBool(env["AWS_USE_FIPS_ENDPOINT"], name: "AWS_USE_FIPS_ENDPOINT") ?? false
         if try parseBool(env["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"], name: "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") == true {
@@ -229,6 +232,16 @@ public struct AWSEndpoints: Sendable, Hashable {
                 host = partition == .awsUSGov ? "sts.\(region).\(partition.dnsSuffix)" : "sts-fips.\(region).\(partition.dnsSuffix)"
             } else {
                 host = "sts.\(region).\(partition.dnsSuffix)"
+            }
+        case .rolesAnywhere:
+            if useFIPS {
+                guard partition == .aws || partition == .awsUSGov else {
+                    throw AWSError.invalidConfiguration(
+                        "AWS_USE_FIPS_ENDPOINT=true, but IAM Roles Anywhere has no FIPS endpoint in partition \(partition.id) (region \(region)): unset AWS_USE_FIPS_ENDPOINT or set AWS_ENDPOINT_URL_ROLESANYWHERE")
+                }
+                host = "rolesanywhere-fips.\(region).\(partition.dnsSuffix)"
+            } else {
+                host = "rolesanywhere.\(region).\(partition.dnsSuffix)"
             }
         }
         return AWSEndpoint(

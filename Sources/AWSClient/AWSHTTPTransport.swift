@@ -226,6 +226,10 @@ public final class AWSHTTPTransport: Sendable {
         var signed: Bool = true
         /// Values to scrub from any error message (e.g. a web identity token).
         var sensitive: [String] = []
+        /// Path and query after the endpoint's URL (`/sessions?profileArn=...`); JSON 1.1 and query calls use `/`.
+        var pathAndQuery: String = "/"
+        /// Sign with this certificate and key instead of credentials (IAM Roles Anywhere's CreateSession).
+        var x509: RolesAnywhereIdentity? = nil
     }
 
     struct Response: Sendable {
@@ -327,7 +331,7 @@ public final class AWSHTTPTransport: Sendable {
                 error.hint = "the local clock is \(Int(abs(ahead).rounded())) s \(ahead >= 0 ? "ahead of" : "behind") AWS's"
             }
             // Expired temporary credentials from a cache: drop them and try once more with fresh ones.
-            if error.kind == .expiredToken, !credentialsRefreshed, let cache = provider as? CachingCredentialProvider {
+            if error.kind == .expiredToken, !credentialsRefreshed, let cache = provider as? any AWSRenewableCredentialProvider {
                 credentialsRefreshed = true
                 cache.invalidate()
                 logger.notice("AWS reported expired credentials; refreshing them and retrying once")
@@ -359,13 +363,24 @@ public final class AWSHTTPTransport: Sendable {
     }
 
     private func sendOnce(_ request: Request, credentials: AWSCredentials?, logger: Logger, attempt: Int) async throws -> Response {
-        let url = request.endpoint.rootURL
+        let url = request.endpoint.url + request.pathAndQuery
         var headers = request.headers
         if !headers.contains(where: { $0.name.lowercased() == "user-agent" }) {
             headers.append((name: "User-Agent", value: AWSClientInfo.userAgent))
         }
         var sent: [(name: String, value: String)]
-        if let credentials {
+        if let identity = request.x509 {
+            let signer = SigV4X509Signer(region: request.endpoint.signingRegion, service: request.endpoint.signingName, identity: identity)
+            let signed = try signer.sign(method: request.method, url: url, headers: headers, body: request.body, date: correctedNow)
+            sent = signed.headers
+            logger.trace(
+                "signed AWS request with a certificate",
+                metadata: [
+                    "aws.certificateSerial": "\(identity.serialNumber)", "aws.signingAlgorithm": "\(identity.signingAlgorithm)",
+                    "aws.credentialScope": "\(signed.credentialScope)", "aws.signedHeaders": "\(signed.signedHeaders)",
+                    "x-amz-date": "\(signed.amzDate)",
+                ])
+        } else if let credentials {
             let signer = SigV4Signer(region: request.endpoint.signingRegion, service: request.endpoint.signingName)
             let signed = try signer.sign(
                 method: request.method, url: url, headers: headers, body: request.body, date: correctedNow,

@@ -14,9 +14,12 @@ import Logging
 /// 2. `web_identity_token_file` (with `role_arn`): AssumeRoleWithWebIdentity, the token file re-read each time.
 /// 3. `aws_access_key_id` + `aws_secret_access_key` (+ `aws_session_token`, or the older `aws_security_token`).
 ///    One without the other is an error (aws-sdk-go-v2 "partial credentials found for profile").
+/// 4. `credential_process`: the command's JSON answer (`ProcessCredentialProvider`, as botocore's
+///    `ProcessProvider`), renewed before its `Expiration`; also in a source profile without keys or role (botocore
+///    resolves such a source profile through its whole profile chain, which includes the process provider).
 ///
-/// `credential_source = Ec2InstanceMetadata | EcsContainer`, `credential_process`, SSO and MFA are not
-/// supported (nodes outside AWS have neither metadata service): they are refused with a message saying so.
+/// `credential_source = Ec2InstanceMetadata | EcsContainer`, SSO and MFA are not supported (nodes outside AWS
+/// have neither metadata service): they are refused with a message saying so.
 public enum AWSProfileCredentials {
     /// The provider for `profile` in `config`. `stsRegion` is used unless the profile names a `region`.
     public static func provider(
@@ -91,13 +94,17 @@ public enum AWSProfileCredentials {
                 return CachingCredentialProvider(web, logger: logger)
             }
             if hasKeys { return try staticKeys(name, profile) }
-            for unsupported in ["credential_process", "sso_session", "sso_start_url"] where profile[unsupported] != nil {
-                throw fail("profile \"\(name)\" uses \(unsupported), which aws-ecr-cred-helper does not run: give the profile keys, a role_arn with source_profile, or web_identity_token_file")
+            if let command = profile["credential_process"] {
+                let process = try ProcessCredentialProvider(command: command, profile: name, environment: environment)
+                return CachingCredentialProvider(process, logger: logger)
+            }
+            for unsupported in ["sso_session", "sso_start_url"] where profile[unsupported] != nil {
+                throw fail("profile \"\(name)\" uses \(unsupported), which aws-ecr-cred-helper does not run: give the profile keys, a role_arn with source_profile, web_identity_token_file or credential_process")
             }
             if topLevel {
-                throw fail("profile \"\(name)\" in \(sources) has no credentials: add aws_access_key_id and aws_secret_access_key, role_arn with source_profile, or web_identity_token_file")
+                throw fail("profile \"\(name)\" in \(sources) has no credentials: add aws_access_key_id and aws_secret_access_key, role_arn with source_profile, web_identity_token_file or credential_process")
             }
-            throw fail("the source profile \"\(name)\" must have credentials (aws_access_key_id and aws_secret_access_key, or role_arn / web_identity_token_file)")
+            throw fail("the source profile \"\(name)\" must have credentials (aws_access_key_id and aws_secret_access_key, role_arn / web_identity_token_file, or credential_process)")
         }
 
         func staticKeys(_ name: String, _ profile: [String: String]) throws -> any AWSCredentialProvider {

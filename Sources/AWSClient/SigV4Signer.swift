@@ -102,36 +102,8 @@ public struct SigV4Signer: Sendable {
             sent.append((name: "X-Amz-Security-Token", value: token))
         }
 
-        // Canonical headers.
-        var grouped: [String: [String]] = [:]
-        var order: [String] = []
-        for h in sent {
-            let lower = h.name.trimmingASCIIWhitespace().lowercased()
-            if Self.unsignedHeaders.contains(lower) { continue }
-            if grouped[lower] == nil { order.append(lower) }
-            grouped[lower, default: []].append(Self.trimAll(h.value))
-        }
-        let names = order.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        let canonicalHeaders = names.map { "\($0):\(grouped[$0]!.joined(separator: ","))\n" }.joined()
-        let signedHeaders = names.joined(separator: ";")
-
-        let payloadHash: String
-        if let given = headers.first(where: { $0.name.trimmingASCIIWhitespace().lowercased() == "x-amz-content-sha256" }) {
-            payloadHash = given.value
-        } else if body.isEmpty {
-            payloadHash = Self.emptyPayloadHash
-        } else {
-            payloadHash = Hex.encode(SHA256.hash(data: body))
-        }
-
-        let canonicalRequest = [
-            method.uppercased(),
-            canonicalURI(parts.path),
-            Self.canonicalQuery(parts.query),
-            canonicalHeaders,
-            signedHeaders,
-            payloadHash,
-        ].joined(separator: "\n")
+        let canonical = canonicalRequest(method: method, path: parts.path, query: parts.query, headers: sent, body: body)
+        let (canonicalRequest, signedHeaders, payloadHash) = (canonical.request, canonical.signedHeaders, canonical.payloadHash)
 
         let credentialScope = "\(scopeDate)/\(region)/\(service)/aws4_request"
         let stringToSign = [
@@ -158,6 +130,49 @@ public struct SigV4Signer: Sendable {
             authorization: authorization,
             payloadHash: payloadHash
         )
+    }
+
+    /// The canonical request of headers as sent (the caller has added `Host`, `X-Amz-Date` and any other header
+    /// to sign): shared by the HMAC signature here and the X.509 one of IAM Roles Anywhere (`SigV4X509Signer`).
+    struct CanonicalRequest {
+        var request: String
+        var signedHeaders: String
+        var payloadHash: String
+    }
+
+    func canonicalRequest(method: String, path: String, query: String, headers sent: [(name: String, value: String)], body: [UInt8])
+        -> CanonicalRequest
+    {
+        var grouped: [String: [String]] = [:]
+        var order: [String] = []
+        for h in sent {
+            let lower = h.name.trimmingASCIIWhitespace().lowercased()
+            if Self.unsignedHeaders.contains(lower) { continue }
+            if grouped[lower] == nil { order.append(lower) }
+            grouped[lower, default: []].append(Self.trimAll(h.value))
+        }
+        let names = order.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let canonicalHeaders = names.map { "\($0):\(grouped[$0]!.joined(separator: ","))\n" }.joined()
+        let signedHeaders = names.joined(separator: ";")
+
+        let payloadHash: String
+        if let given = sent.first(where: { $0.name.trimmingASCIIWhitespace().lowercased() == "x-amz-content-sha256" }) {
+            payloadHash = given.value
+        } else if body.isEmpty {
+            payloadHash = Self.emptyPayloadHash
+        } else {
+            payloadHash = Hex.encode(SHA256.hash(data: body))
+        }
+
+        let request = [
+            method.uppercased(),
+            canonicalURI(path),
+            Self.canonicalQuery(query),
+            canonicalHeaders,
+            signedHeaders,
+            payloadHash,
+        ].joined(separator: "\n")
+        return CanonicalRequest(request: request, signedHeaders: signedHeaders, payloadHash: payloadHash)
     }
 
     /// The derived signing key `kSigning` (exposed for tests).

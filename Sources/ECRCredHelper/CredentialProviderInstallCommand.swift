@@ -40,7 +40,7 @@ struct CredentialProviderInstallCommand: Subcommand {
         CommandOption(name: "arg", valueName: "arg", help: "An extra argument after 'credential-provider'.", repeatable: true),
         CommandOption(name: "service-account-token-audience", valueName: "audience", help: "ServiceAccount-token mode: the token audience (e.g. sts.amazonaws.com); writes tokenAttributes."),
         CommandOption(name: "host-root", valueName: "dir", help: "Where the node's root filesystem is mounted (in a DaemonSet, e.g. /host); the other paths are the node's."),
-        CommandOption(name: "credentials-from", valueName: "dir", help: "A folder of AWS setting files (the mounted Secret: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ROLE_ARN, ...) to write the node's credentials file from."),
+        CommandOption(name: "credentials-from", valueName: "dir", help: "A folder of AWS setting files (the mounted Secret: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_ROLE_ARN, ...) to write the node's credentials file from; with IAM Roles Anywhere settings instead, the certificate and key are copied beside that file and the settings passed to the provider."),
         CommandOption(name: "credentials-file", valueName: "file", help: "The node's AWS shared credentials file to write (passed to the provider as AWS_SHARED_CREDENTIALS_FILE).", defaultValue: "/etc/aws-ecr-cred-helper/credentials"),
     ]
     static let switches = [
@@ -141,9 +141,12 @@ struct CredentialProviderInstallCommand: Subcommand {
                 // Fingerprint before reading: a Secret update landing between the write and the watch loop's
                 // first look is then seen as a change, not taken as the starting point.
                 credentialsFingerprint = installer.fingerprint(credentialsFrom)
-                try installer.writeCredentials(from: credentialsFrom, to: credentialsFile)
-                if !environment.contains(where: { $0.name == "AWS_SHARED_CREDENTIALS_FILE" }) {
-                    environment.append(("AWS_SHARED_CREDENTIALS_FILE", credentialsFile))
+                let written = try installer.writeCredentials(from: credentialsFrom, to: credentialsFile)
+                // Keys: the credentials file. Roles Anywhere: the settings themselves (paths on the node, ARNs;
+                // nothing secret), which an --env of the same name overrides.
+                let passed = written.isEmpty ? [("AWS_SHARED_CREDENTIALS_FILE", credentialsFile)] : written
+                for (name, value) in passed where !environment.contains(where: { $0.name == name }) {
+                    environment.append((name, value))
                 }
             }
             let provider = CredentialProviderConfigFile.Provider(
@@ -189,9 +192,13 @@ struct CredentialProviderInstallCommand: Subcommand {
             let current = installer.fingerprint(credentialsFrom)
             guard current != last else { continue }
             do {
-                try installer.writeCredentials(from: credentialsFrom, to: credentialsFile)
+                let written = try installer.writeCredentials(from: credentialsFrom, to: credentialsFile)
                 last = current
-                Console.line("credentials file \(credentialsFile) rewritten from \(credentialsFrom)", level: .notice)
+                Console.line(
+                    written.isEmpty
+                        ? "credentials file \(credentialsFile) rewritten from \(credentialsFrom)"
+                        : "IAM Roles Anywhere certificate and key copied again from \(credentialsFrom)",
+                    level: .notice)
             } catch {
                 // A half-updated Secret mount: keep the file as it was, try again at the next change.
                 Console.line("\(error)", level: .warning)
@@ -273,13 +280,20 @@ struct NodeInstaller {
         FileSettingsSource(configDirectory: "", awsConfigDirectory: folder, environment: [:], flags: [:], concerns: [], only: NodeSettings.settings)
     }
 
-    func writeCredentials(from folder: String, to file: String) throws {
+    /// Writes the node's credentials from the folder's settings. Keys: the shared credentials file `file`; returns
+    /// no variables. IAM Roles Anywhere: copies the certificate and key into `roles-anywhere/` beside `file` (0600)
+    /// and returns the provider's variables naming them, with the ARNs (nothing secret: the key stays in a file).
+    @discardableResult
+    func writeCredentials(from folder: String, to file: String) throws -> [(String, String)] {
         let (values, problems) = Self.folderSource(folder).read()
         if !problems.isEmpty { throw Problem(description: problems.map(\.line).joined(separator: "; ")) }
         let settings: NodeSettings
         do { settings = try NodeSettings.parse(values) } catch { throw Problem(description: error.problems.joined(separator: "; ")) }
+        if let rolesAnywhere = settings.aws.rolesAnywhere, let roleARN = settings.aws.roleARN {
+            return try copyRolesAnywhere(rolesAnywhere, roleARN: roleARN, sessionName: settings.aws.roleSessionName, besides: file)
+        }
         guard let keyID = settings.aws.accessKeyID, let secret = settings.aws.secretAccessKey else {
-            throw Problem(description: "\(folder) has no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY: the node's credentials file needs keys (for keyless pulls use ServiceAccount-token mode)")
+            throw Problem(description: "\(folder) has no AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, nor IAM Roles Anywhere settings: the node's credentials need keys or a certificate (for keyless pulls also ServiceAccount-token mode)")
         }
         var text = "# Written by aws-ecr-cred-helper from \(folder); rewritten when it changes. Do not edit.\n[default]\n"
         text += "aws_access_key_id = \(keyID)\naws_secret_access_key = \(secret.value)\n"
@@ -293,6 +307,29 @@ struct NodeInstaller {
         let path = onHost(file)
         try makeFolder(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]), mode: 0o700)
         try AtomicFile.write(Array(text.utf8), to: path, mode: 0o600)
+        return []
+    }
+
+    /// The certificate and key (files in this container, e.g. a mounted kubernetes.io/tls Secret) copied to the
+    /// node, key first: the provider reads them at each session, and a renewal copied here is used at the next.
+    func copyRolesAnywhere(_ access: RolesAnywhereAccess, roleARN: String, sessionName: String?, besides file: String) throws -> [(String, String)] {
+        let folder = String(file[..<(file.lastIndex(of: "/") ?? file.startIndex)]) + "/roles-anywhere"
+        try makeFolder(onHost(folder), mode: 0o700)
+        for (source, target) in [(access.privateKeyFile, folder + "/tls.key"), (access.certificateFile, folder + "/tls.crt")] {
+            let bytes: Data
+            do { bytes = try Data(contentsOf: URL(fileURLWithPath: source)) } catch {
+                throw Problem(description: "cannot read \(source) to copy to the node: \(errorText(error))")
+            }
+            try AtomicFile.write(Array(bytes), to: onHost(target), mode: 0o600)
+        }
+        var variables = [
+            ("AWS_ROLES_ANYWHERE_CERTIFICATE", folder + "/tls.crt"), ("AWS_ROLES_ANYWHERE_PRIVATE_KEY", folder + "/tls.key"),
+            ("AWS_ROLES_ANYWHERE_TRUST_ANCHOR_ARN", access.trustAnchorARN), ("AWS_ROLES_ANYWHERE_PROFILE_ARN", access.profileARN),
+            ("AWS_ROLE_ARN", roleARN),
+        ]
+        if let seconds = access.sessionDurationSeconds { variables.append(("AWS_ROLES_ANYWHERE_SESSION_DURATION", "\(seconds)")) }
+        if let sessionName { variables.append(("AWS_ROLE_SESSION_NAME", sessionName)) }
+        return variables
     }
 
     func fingerprint(_ folder: String) -> String {

@@ -8,9 +8,10 @@ struct AWSIdentity {
     var externalID: String?
     var roleSessionName: String?
     var webIdentityTokenFile: String?
+    var rolesAnywhere: RolesAnywhereAccess?
 
-    /// True when the settings name any credentials (keys, or a web identity token file).
-    var hasCredentials: Bool { accessKeyID != nil || webIdentityTokenFile != nil }
+    /// True when the settings name any credentials (keys, a web identity token file, or a Roles Anywhere certificate).
+    var hasCredentials: Bool { accessKeyID != nil || webIdentityTokenFile != nil || rolesAnywhere != nil }
 
     /// Reads the identity, leaving a problem in `reader` for each mistake. `requireCredentials` is false in node
     /// mode, where the AWS shared files may provide the credentials instead.
@@ -20,11 +21,12 @@ struct AWSIdentity {
         let sessionToken = reader.string(.sessionToken)
         let webIdentity = reader.string(.webIdentityTokenFile)
         let roleARN = reader.string(.roleARN)
+        let certificate = reader.string(.rolesAnywhereCertificate)
         switch (accessKeyID, secretKey) {
         case (nil, nil):
-            if webIdentity == nil && requireCredentials {
+            if webIdentity == nil && certificate == nil && requireCredentials {
                 let folder = reader.values.filePaths[Setting.accessKeyID.key].map { " (files in \(FilePaths.directory(of: $0)))" } ?? ""
-                reader.missing(.accessKeyID, "no AWS credentials: provide AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\(folder) or environment variables of those names, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE")
+                reader.missing(.accessKeyID, "no AWS credentials: provide AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY\(folder) or environment variables of those names, or AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE, or AWS_ROLE_ARN with an IAM Roles Anywhere certificate (AWS_ROLES_ANYWHERE_CERTIFICATE, AWS_ROLES_ANYWHERE_PRIVATE_KEY, AWS_ROLES_ANYWHERE_TRUST_ANCHOR_ARN, AWS_ROLES_ANYWHERE_PROFILE_ARN)")
             }
         case (nil, _?):
             reader.missing(.accessKeyID, "AWS_ACCESS_KEY_ID is missing while AWS_SECRET_ACCESS_KEY is set (\(reader.origin(.secretAccessKey))): add the access key id that belongs to the secret key, in \(reader.values.placesFor(.accessKeyID))")
@@ -48,6 +50,8 @@ struct AWSIdentity {
         if let roleARN, !roleARN.hasPrefix("arn:") {
             reader.invalid(.roleARN, "\"\(printable(roleARN))\" is not a role ARN (arn:aws:iam::ACCOUNT:role/NAME)")
         }
+        let rolesAnywhere = RolesAnywhereAccess.read(
+            &reader, roleARN: roleARN, otherCredentials: accessKeyID != nil ? .accessKeyID : webIdentity != nil ? .webIdentityTokenFile : nil)
         return AWSIdentity(
             accessKeyID: accessKeyID,
             secretAccessKey: secretKey.map(Sensitive.init),
@@ -55,7 +59,8 @@ struct AWSIdentity {
             roleARN: roleARN,
             externalID: reader.string(.externalID),
             roleSessionName: reader.string(.roleSessionName),
-            webIdentityTokenFile: webIdentity
+            webIdentityTokenFile: webIdentity,
+            rolesAnywhere: rolesAnywhere
         )
     }
 }

@@ -58,9 +58,16 @@ public final class ECRTokenSource: RegistryTokenSource {
 
     /// Static keys as read this cycle; with a role, AssumeRole (or AssumeRoleWithWebIdentity) on top.
     func credentialProvider(for access: AWSAccess) throws -> any AWSCredentialProvider {
-        if let cached = providers.withLock({ $0 }), cached.key == access { return cached.provider }
+        var key = access
+        if access.rolesAnywhere != nil {
+            // A Roles Anywhere session does not depend on the registries' regions (its region is the trust
+            // anchor's): one session serves them all, and the fleet's per-region calls share it.
+            key.regions = []
+            key.registryIDs = []
+        }
+        if let cached = providers.withLock({ $0 }), cached.key == key { return cached.provider }
         let provider = try AWSCredentialSelection.provider(for: access, sts: sts, logger: logger)
-        providers.withLock { $0 = (access, provider) }
+        providers.withLock { $0 = (key, provider) }
         return provider
     }
 }

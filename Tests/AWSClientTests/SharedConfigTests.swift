@@ -101,11 +101,13 @@ import Testing
         let env = try #require((try provider("env", config, environment: ["AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE", "AWS_SECRET_ACCESS_KEY": "x"])
             as? CachingCredentialProvider)?.base as? AssumeRoleCredentialProvider)
         #expect(env.base is StaticCredentialProvider)
+        let process = try #require((try provider("process", config) as? CachingCredentialProvider)?.base as? ProcessCredentialProvider)
+        #expect(process.command == "/bin/true")
 
         for (profile, mention) in [
             ("loopA", "loopA -> loopB -> loopA"), ("both", "both source_profile and credential_source"),
             ("neither", "neither source_profile nor credential_source"), ("partial", "aws_secret_access_key is missing"),
-            ("imds", "exists only on AWS compute"), ("process", "credential_process"), ("empty", "has no credentials"),
+            ("imds", "exists only on AWS compute"), ("empty", "has no credentials"),
             ("absent", "is not in"), ("env", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set"),
         ] {
             do {

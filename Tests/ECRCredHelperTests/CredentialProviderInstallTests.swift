@@ -300,5 +300,46 @@ extension HelperBinaryTests {
             #expect(missing.exitCode == 1 && missing.stderrLines.count == 1, "\(missing)")
             #expect(!missing.output.contains(secretKey))
         }
+
+        /// IAM Roles Anywhere settings in the Secret: the certificate and key are copied to the node (0600, beside
+        /// the credentials file) and the settings passed to the provider; no credentials file, no key in the config.
+        @Test func passesRolesAnywhereSettingsOnWithTheCertificateOnTheNode() async throws {
+            let secret = root + "/secret"
+            let tls = root + "/tls"
+            for folder in [secret, tls] { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
+            let keyText = "-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgnotarealkeyjustbytes\n-----END PRIVATE KEY-----\n"
+            try Data("-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".utf8).write(to: URL(fileURLWithPath: tls + "/tls.crt"))
+            try Data(keyText.utf8).write(to: URL(fileURLWithPath: tls + "/tls.key"))
+            let anchor = "arn:aws:rolesanywhere:eu-west-1:123456789012:trust-anchor/1"
+            let profile = "arn:aws:rolesanywhere:eu-west-1:123456789012:profile/2"
+            for (key, value) in [
+                "AWS_ROLES_ANYWHERE_CERTIFICATE": tls + "/tls.crt\n", "AWS_ROLES_ANYWHERE_PRIVATE_KEY": tls + "/tls.key\n",
+                "AWS_ROLES_ANYWHERE_TRUST_ANCHOR_ARN": anchor, "AWS_ROLES_ANYWHERE_PROFILE_ARN": profile,
+                "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/ecr-pull", "AWS_ROLES_ANYWHERE_SESSION_DURATION": "2h",
+            ] {
+                try Data(value.utf8).write(to: URL(fileURLWithPath: secret + "/" + key))
+            }
+            let config = "/etc/kubernetes/credential-providers.yaml"
+            let result = try await install(["--config", config, "--credentials-from", secret])
+            #expect(result.exitCode == 0, "\(result)")
+            #expect(!result.output.contains("notarealkey"))
+            let folder = "/etc/aws-ecr-cred-helper/roles-anywhere"
+            #expect(try read(folder + "/tls.key") == keyText)
+            #expect(try read(folder + "/tls.crt").hasPrefix("-----BEGIN CERTIFICATE-----"))
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: root + folder + "/tls.key")[.posixPermissions] as? Int)
+            #expect(mode == 0o600)
+            #expect(!FileManager.default.fileExists(atPath: root + "/etc/aws-ecr-cred-helper/credentials"))
+            let ours = try #require(try providers(config).first)
+            #expect(
+                ours["env"] as? [[String: String]] == [
+                    ["name": "AWS_ROLES_ANYWHERE_CERTIFICATE", "value": folder + "/tls.crt"],
+                    ["name": "AWS_ROLES_ANYWHERE_PRIVATE_KEY", "value": folder + "/tls.key"],
+                    ["name": "AWS_ROLES_ANYWHERE_TRUST_ANCHOR_ARN", "value": anchor],
+                    ["name": "AWS_ROLES_ANYWHERE_PROFILE_ARN", "value": profile],
+                    ["name": "AWS_ROLE_ARN", "value": "arn:aws:iam::123456789012:role/ecr-pull"],
+                    ["name": "AWS_ROLES_ANYWHERE_SESSION_DURATION", "value": "7200"],
+                ])
+            #expect(!(try read(config)).contains("notarealkey"))
+        }
     }
 }

@@ -201,6 +201,52 @@ CRD_SCHEMAS = {
 }
 
 
+# cert-manager's Certificate (cert-manager.io/v1, from its CRD's openAPIV3Schema): the fields the chart and the
+# Kustomize component set, with the CRD's enums, so a misspelt usage or key algorithm fails here, not in a cluster.
+CRD_SCHEMAS[("cert-manager.io/v1", "Certificate")] = {
+    "type": "object",
+    "required": ["spec"],
+    "properties": {
+        "spec": {
+            "type": "object",
+            "required": ["issuerRef", "secretName"],
+            "additionalProperties": False,
+            "properties": {
+                "secretName": {"type": "string", "minLength": 1},
+                "commonName": {"type": "string", "maxLength": 64},
+                "duration": {"type": "string", "pattern": r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$"},
+                "renewBefore": {"type": "string", "pattern": r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$"},
+                "usages": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": [
+                        "signing", "digital signature", "content commitment", "key encipherment", "key agreement",
+                        "data encipherment", "cert sign", "crl sign", "encipher only", "decipher only", "any",
+                        "server auth", "client auth", "code signing", "email protection", "s/mime", "ipsec end system",
+                        "ipsec tunnel", "ipsec user", "timestamping", "ocsp signing", "microsoft sgc", "netscape sgc",
+                    ]},
+                },
+                "privateKey": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "algorithm": {"type": "string", "enum": ["RSA", "ECDSA", "Ed25519"]},
+                        "encoding": {"type": "string", "enum": ["PKCS1", "PKCS8"]},
+                        "rotationPolicy": {"type": "string", "enum": ["Never", "Always"]},
+                        "size": {"type": "integer"},
+                    },
+                },
+                "issuerRef": {
+                    "type": "object",
+                    "required": ["name"],
+                    "additionalProperties": False,
+                    "properties": {"name": {"type": "string", "minLength": 1}, "kind": {"type": "string"}, "group": {"type": "string"}},
+                },
+            },
+        }
+    },
+}
+
+
 def validate_schemas(source, docs):
     for doc in docs:
         crd = CRD_SCHEMAS.get((doc["apiVersion"], doc["kind"]))
@@ -218,7 +264,7 @@ def validate_schemas(source, docs):
                             promql_parser.parse(rule["expr"])
                         except ValueError as error:
                             ok, detail = False, f"{rule['alert']}: PromQL: {error}"
-            check(label + " (CRD subset, PromQL parsed)", ok, detail)
+            check(label + (" (CRD subset, PromQL parsed)" if doc["kind"] == "PrometheusRule" else " (CRD subset)"), ok, detail)
             continue
         problems = []
         for version in KUBE_VERSIONS:
@@ -374,6 +420,19 @@ def check_hardened_plain_and_kustomize(rendered):
           deploy["spec"]["replicas"] == 2 and env.get("LEADER_ELECTION", {}).get("value") == "true"
           and env.get("PATCH_SERVICE_ACCOUNTS", {}).get("value") == "true" and len(find(feat, "PodDisruptionBudget")) == 1)
 
+    ra = load_file(rendered / "kustomize-roles-anywhere.yaml")
+    validate_schemas("kustomize roles-anywhere", ra)
+    _, container, env = check_hardened("kustomize roles-anywhere", ra)
+    certificate = the(ra, "Certificate")
+    volumes = {v["name"]: v for v in the(ra, "Deployment")["spec"]["template"]["spec"]["volumes"]}
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    check("kustomize roles-anywhere: the Certificate's Secret mounted read-only, the env's paths in it, a new key each renewal",
+          volumes["aws-roles-anywhere"]["secret"]["secretName"] == certificate["spec"]["secretName"]
+          and mounts["aws-roles-anywhere"].get("readOnly") is True
+          and env["AWS_ROLES_ANYWHERE_CERTIFICATE"]["value"] == mounts["aws-roles-anywhere"]["mountPath"] + "/tls.crt"
+          and env["AWS_ROLES_ANYWHERE_PRIVATE_KEY"]["value"] == mounts["aws-roles-anywhere"]["mountPath"] + "/tls.key"
+          and certificate["spec"]["privateKey"]["rotationPolicy"] == "Always" and "client auth" in certificate["spec"]["usages"])
+
 
 def check_helm(rendered):
     cases = sorted(rendered.glob("helm-*.yaml"))
@@ -417,6 +476,22 @@ def check_helm(rendered):
                   src_token["audience"] == "sts.amazonaws.com" and token_file == mounts["aws-web-identity-token"]["mountPath"] + "/token"
                   and env.get("AWS_ROLE_ARN", {}).get("value", "").startswith("arn:"))
             check(f"{src}: web identity: no key Secret", not find(docs, "Secret") and "config-aws" not in volumes)
+        elif "aws-roles-anywhere" in volumes:
+            mount = mounts.get("aws-roles-anywhere", {})
+            tls_secret = volumes["aws-roles-anywhere"].get("secret", {}).get("secretName")
+            check(f"{src}: Roles Anywhere: the tls Secret mounted read-only, the paths in the env point into it, ARNs and role set",
+                  mount.get("readOnly") is True and tls_secret is not None
+                  and env.get("AWS_ROLES_ANYWHERE_CERTIFICATE", {}).get("value") == mount.get("mountPath") + "/tls.crt"
+                  and env.get("AWS_ROLES_ANYWHERE_PRIVATE_KEY", {}).get("value") == mount.get("mountPath") + "/tls.key"
+                  and ":trust-anchor/" in env.get("AWS_ROLES_ANYWHERE_TRUST_ANCHOR_ARN", {}).get("value", "")
+                  and ":profile/" in env.get("AWS_ROLES_ANYWHERE_PROFILE_ARN", {}).get("value", "")
+                  and env.get("AWS_ROLE_ARN", {}).get("value", "").startswith("arn:"), str(mount))
+            check(f"{src}: Roles Anywhere: no AWS key anywhere", not find(docs, "Secret") and "config-aws" not in volumes
+                  and "AWS_ACCESS_KEY_ID" not in env)
+            for certificate in find(docs, "Certificate"):
+                check(f"{src}: Roles Anywhere: the Certificate fills the mounted Secret, for client auth, a new key each renewal",
+                      certificate["spec"]["secretName"] == tls_secret and "client auth" in certificate["spec"].get("usages", [])
+                      and certificate["spec"]["privateKey"].get("rotationPolicy") == "Always")
         else:
             secret_name = volumes.get("config-aws", {}).get("secret", {}).get("secretName")
             check(f"{src}: credentials Secret mounted read-only at /config-aws",

@@ -40,7 +40,7 @@ must_fail() {
 step "yamllint deploy/ sources" yamllint --strict -c deploy/.yamllint.yaml deploy/
 
 # 2. Renders.
-for overlay in original-compatible hardened all-namespaces all-features node-provider; do
+for overlay in original-compatible hardened all-namespaces all-features node-provider roles-anywhere; do
   step "kustomize build overlays/$overlay" \
     sh -c "kubectl kustomize deploy/kustomize/overlays/$overlay > '$OUT/kustomize-$overlay.yaml'"
 done
@@ -53,6 +53,12 @@ done
 step "helm refuses: no credentials" must_fail "no AWS credentials" helm template x "$CHART" --set aws.region=us-east-1
 step "helm refuses: web identity without a role" must_fail "needs aws.roleArn" \
   helm template x "$CHART" --set aws.region=us-east-1 --set aws.webIdentity.enabled=true
+step "helm refuses: Roles Anywhere without its ARNs" must_fail "needs aws.roleArn, aws.rolesAnywhere.trustAnchorArn" \
+  helm template x "$CHART" --set aws.region=us-east-1 --set aws.rolesAnywhere.enabled=true
+step "helm refuses: Roles Anywhere without an issuer or Secret" must_fail "needs aws.rolesAnywhere.certificate.issuerRef" \
+  helm template x "$CHART" --set aws.region=us-east-1 --set aws.rolesAnywhere.enabled=true --set aws.roleArn=arn:aws:iam::123456789012:role/r \
+  --set aws.rolesAnywhere.trustAnchorArn=arn:aws:rolesanywhere:us-east-1:123456789012:trust-anchor/1 \
+  --set aws.rolesAnywhere.profileArn=arn:aws:rolesanywhere:us-east-1:123456789012:profile/2
 step "helm refuses: no namespaces" must_fail "config.namespaces is empty" \
   helm template x "$CHART" --set aws.credentials.existingSecret=s --set 'config.namespaces='
 step "helm refuses: misspelt value (values.schema.json)" must_fail "additional properties 'replicas' not allowed" \

@@ -9,14 +9,16 @@ public struct NodeSettings: Sendable, Hashable {
 
     public static let defaultCacheMargin: Duration = .seconds(3600)
 
-    /// True when the settings themselves name credentials (keys, or a role with a web identity token file).
-    public var hasCredentials: Bool { aws.accessKeyID != nil || aws.webIdentityTokenFile != nil }
+    /// True when the settings themselves name credentials (keys, a role with a web identity token file, or a Roles
+    /// Anywhere certificate).
+    public var hasCredentials: Bool { aws.accessKeyID != nil || aws.webIdentityTokenFile != nil || aws.rolesAnywhere != nil }
 
     /// The settings node mode reads: the AWS identity, REFRESH_MARGIN and the log level (no namespaces, no region),
     /// from the controller's two folders when given (`--config-dir`, `--aws-config-dir`), the environment and flags.
     public static let settings: [Setting] = [
         .configDirectory, .awsConfigDirectory, .accessKeyID, .secretAccessKey, .sessionToken, .roleARN, .externalID, .roleSessionName,
-        .webIdentityTokenFile, .refreshMargin, .logLevel,
+        .webIdentityTokenFile, .rolesAnywhereCertificate, .rolesAnywherePrivateKey, .rolesAnywhereTrustAnchorARN, .rolesAnywhereProfileARN,
+        .rolesAnywhereSessionDuration, .refreshMargin, .logLevel,
     ]
 
     /// Validates the values; throws every problem at once.
@@ -29,7 +31,7 @@ public struct NodeSettings: Sendable, Hashable {
             aws: AWSAccess(
                 accessKeyID: identity.accessKeyID, secretAccessKey: identity.secretAccessKey, sessionToken: identity.sessionToken,
                 roleARN: identity.roleARN, externalID: identity.externalID, roleSessionName: identity.roleSessionName,
-                webIdentityTokenFile: identity.webIdentityTokenFile, regions: [], registryIDs: []),
+                webIdentityTokenFile: identity.webIdentityTokenFile, rolesAnywhere: identity.rolesAnywhere, regions: [], registryIDs: []),
             cacheMargin: margin)
     }
 }

@@ -188,6 +188,7 @@ extension AWSAccess {
             externalID: identity.externalID,
             roleSessionName: identity.roleSessionName,
             webIdentityTokenFile: identity.webIdentityTokenFile,
+            rolesAnywhere: identity.rolesAnywhere,
             regions: uniqueRegions,
             registryIDs: registryIDs
         )

@@ -33,6 +33,8 @@ public struct AWSAccess: Sendable, Hashable {
     public var externalID: String?
     public var roleSessionName: String?
     public var webIdentityTokenFile: String?
+    /// IAM Roles Anywhere: a certificate exchanged for sessions of `roleARN`; nil when not configured.
+    public var rolesAnywhere: RolesAnywhereAccess? = nil
     /// One `GetAuthorizationToken` call per region per refresh.
     public var regions: [String]
     /// Accounts whose registries go into the secret; empty means the caller's own account.

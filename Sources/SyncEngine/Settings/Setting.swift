@@ -34,6 +34,11 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
     case externalID = "AWS_EXTERNAL_ID"
     case roleSessionName = "AWS_ROLE_SESSION_NAME"
     case webIdentityTokenFile = "AWS_WEB_IDENTITY_TOKEN_FILE"
+    case rolesAnywhereCertificate = "AWS_ROLES_ANYWHERE_CERTIFICATE"
+    case rolesAnywherePrivateKey = "AWS_ROLES_ANYWHERE_PRIVATE_KEY"
+    case rolesAnywhereTrustAnchorARN = "AWS_ROLES_ANYWHERE_TRUST_ANCHOR_ARN"
+    case rolesAnywhereProfileARN = "AWS_ROLES_ANYWHERE_PROFILE_ARN"
+    case rolesAnywhereSessionDuration = "AWS_ROLES_ANYWHERE_SESSION_DURATION"
     // When.
     case refreshInterval = "REFRESH_INTERVAL"
     case refreshFraction = "REFRESH_FRACTION"
@@ -185,16 +190,32 @@ public enum Setting: String, CaseIterable, Sendable, Hashable, CustomStringConve
                 help: "AWS account ids (12 digits) whose registries go into the secret, each under its own host.")
         case .roleARN:
             Declaration(concern: .aws, folders: [.aws], flag: derived, valueName: "arn",
-                help: "Role to assume with the keys, or with the web identity token.")
+                help: "Role to assume with the keys, the web identity token, or the IAM Roles Anywhere certificate.")
         case .externalID:
             Declaration(concern: .aws, folders: [.aws], flag: derived, valueName: "id",
                 help: "External id for assuming AWS_ROLE_ARN.")
         case .roleSessionName:
             Declaration(concern: .aws, folders: [.aws], flag: derived, valueName: "name",
-                help: "Session name for assuming AWS_ROLE_ARN.")
+                help: "Session name for assuming AWS_ROLE_ARN (IAM Roles Anywhere: the profile must accept role session names).")
         case .webIdentityTokenFile:
             Declaration(concern: .aws, flag: derived, valueName: "path",
                 help: "Projected ServiceAccount token for AWS_ROLE_ARN (sts:AssumeRoleWithWebIdentity): no AWS keys at all.")
+        case .rolesAnywhereCertificate:
+            Declaration(concern: .aws, folders: [.aws], flag: derived, valueName: "path",
+                help: "IAM Roles Anywhere: path of the PEM certificate, intermediates may follow it (tls.crt of a mounted kubernetes.io/tls Secret); with the key and the three ARNs, no AWS keys at all.")
+        case .rolesAnywherePrivateKey:
+            // The path only: the key itself is never a setting's value, so the flag shows nothing secret.
+            Declaration(concern: .aws, folders: [.aws], flag: derived, valueName: "path",
+                help: "IAM Roles Anywhere: path of the certificate's PEM private key, RSA or ECDSA P-256/P-384 (tls.key).")
+        case .rolesAnywhereTrustAnchorARN:
+            Declaration(concern: .aws, folders: [.aws], flag: derived, valueName: "arn",
+                help: "IAM Roles Anywhere: the trust anchor holding the certificate's CA; its region is where sessions are created.")
+        case .rolesAnywhereProfileARN:
+            Declaration(concern: .aws, folders: [.aws], flag: derived, valueName: "arn",
+                help: "IAM Roles Anywhere: the profile allowing AWS_ROLE_ARN.")
+        case .rolesAnywhereSessionDuration:
+            Declaration(concern: .aws, folders: [.aws], flag: derived, valueName: "duration", defaultValue: "1h",
+                help: "IAM Roles Anywhere: how long a session's credentials last, 15m to 12h.")
         case .refreshInterval:
             Declaration(concern: .schedule, folders: [.config], flag: derived, valueName: "duration", defaultValue: "11h30m",
                 help: "Upper bound between token refreshes.")

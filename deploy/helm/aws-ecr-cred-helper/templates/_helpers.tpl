@@ -84,6 +84,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
 {{/* Name of the Secret mounted at /config-aws, empty when there is none (web identity without keys). */}}
+{{/* The kubernetes.io/tls Secret of IAM Roles Anywhere: the user's, or the one the chart's Certificate fills. */}}
+{{- define "ecrhelper.rolesAnywhereSecret" -}}
+{{- .Values.aws.rolesAnywhere.existingSecret | default (printf "%s-roles-anywhere" (include "ecrhelper.fullname" .)) }}
+{{- end }}
+
 {{- define "ecrhelper.credentialsSecret" -}}
 {{- if .Values.aws.credentials.existingSecret }}
 {{- .Values.aws.credentials.existingSecret }}
@@ -221,6 +226,20 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 - name: AWS_WEB_IDENTITY_TOKEN_FILE
   value: {{ printf "%s/token" .webIdentity.mountPath | quote }}
 {{- end }}
+{{- if .rolesAnywhere.enabled }}
+- name: AWS_ROLES_ANYWHERE_CERTIFICATE
+  value: {{ printf "%s/tls.crt" .rolesAnywhere.mountPath | quote }}
+- name: AWS_ROLES_ANYWHERE_PRIVATE_KEY
+  value: {{ printf "%s/tls.key" .rolesAnywhere.mountPath | quote }}
+- name: AWS_ROLES_ANYWHERE_TRUST_ANCHOR_ARN
+  value: {{ .rolesAnywhere.trustAnchorArn | quote }}
+- name: AWS_ROLES_ANYWHERE_PROFILE_ARN
+  value: {{ .rolesAnywhere.profileArn | quote }}
+{{- with .rolesAnywhere.sessionDuration }}
+- name: AWS_ROLES_ANYWHERE_SESSION_DURATION
+  value: {{ . | quote }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- with .Values.proxy.httpsProxy }}
 - name: HTTPS_PROXY
@@ -245,6 +264,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if .Values.aws.webIdentity.enabled }}
 - name: aws-web-identity-token
   mountPath: {{ .Values.aws.webIdentity.mountPath }}
+  readOnly: true
+{{- end }}
+{{- if .Values.aws.rolesAnywhere.enabled }}
+- name: aws-roles-anywhere
+  mountPath: {{ .Values.aws.rolesAnywhere.mountPath }}
   readOnly: true
 {{- end }}
 {{- if .Values.aws.caBundle.configMap }}
@@ -276,6 +300,13 @@ app.kubernetes.io/instance: {{ .Release.Name }}
           expirationSeconds: {{ int .Values.aws.webIdentity.expirationSeconds }}
           path: token
 {{- end }}
+{{- if .Values.aws.rolesAnywhere.enabled }}
+# The certificate Secret as a folder: cert-manager's renewals replace the files in place.
+- name: aws-roles-anywhere
+  secret:
+    secretName: {{ include "ecrhelper.rolesAnywhereSecret" . }}
+    defaultMode: 288  # 0440: readable by fsGroup
+{{- end }}
 {{- with .Values.aws.caBundle.configMap }}
 - name: aws-ca
   configMap:
@@ -289,8 +320,21 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if and .Values.aws.webIdentity.enabled (not .Values.aws.roleArn) }}
 {{- fail "aws.webIdentity.enabled needs aws.roleArn (the IAM role trusted by your cluster's OIDC provider)" }}
 {{- end }}
-{{- if and (not .Values.aws.webIdentity.enabled) (not .Values.aws.credentials.existingSecret) (not .Values.aws.credentials.accessKeyId) }}
-{{- fail "no AWS credentials: set aws.credentials.existingSecret (a Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), aws.credentials.accessKeyId/secretAccessKey, or aws.webIdentity.enabled with aws.roleArn" }}
+{{- with .Values.aws.rolesAnywhere }}
+{{- if .enabled }}
+{{- if not (and $.Values.aws.roleArn .trustAnchorArn .profileArn) }}
+{{- fail "aws.rolesAnywhere.enabled needs aws.roleArn, aws.rolesAnywhere.trustAnchorArn and aws.rolesAnywhere.profileArn" }}
+{{- end }}
+{{- if and (not .existingSecret) (not .certificate.issuerRef.name) }}
+{{- fail "aws.rolesAnywhere.enabled needs aws.rolesAnywhere.certificate.issuerRef (the cert-manager issuer whose CA the trust anchor holds) or aws.rolesAnywhere.existingSecret (a kubernetes.io/tls Secret)" }}
+{{- end }}
+{{- if or $.Values.aws.webIdentity.enabled $.Values.aws.credentials.existingSecret $.Values.aws.credentials.accessKeyId }}
+{{- fail "aws.rolesAnywhere.enabled is one way to AWS: turn off aws.webIdentity and leave aws.credentials empty" }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if and (not .Values.aws.webIdentity.enabled) (not .Values.aws.rolesAnywhere.enabled) (not .Values.aws.credentials.existingSecret) (not .Values.aws.credentials.accessKeyId) }}
+{{- fail "no AWS credentials: set aws.credentials.existingSecret (a Secret with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), aws.credentials.accessKeyId/secretAccessKey, aws.webIdentity.enabled with aws.roleArn, or aws.rolesAnywhere.enabled" }}
 {{- end }}
 {{- if and .Values.aws.credentials.accessKeyId (not .Values.aws.credentials.secretAccessKey) }}
 {{- fail "aws.credentials.accessKeyId is set without aws.credentials.secretAccessKey" }}

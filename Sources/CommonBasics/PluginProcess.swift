@@ -5,15 +5,16 @@ import Darwin
 #endif
 
 /// Runs a credential plugin to its end and collects what it printed, with posix_spawn (FoundationEssentials
-/// has no `Process`). Blocking: call it off the cooperative pool (`NIOThreadPool`).
-enum PluginProcess {
-    struct Result {
-        var status: Int32
-        var stdout: [UInt8]
-        var stderr: [UInt8]
+/// has no `Process`). Blocking: call it off the cooperative pool (`NIOThreadPool`). Shared by the kubeconfig's
+/// exec plugins (KubeClient) and the AWS shared config's `credential_process` (AWSClient).
+public enum PluginProcess {
+    public struct Result: Sendable {
+        public var status: Int32
+        public var stdout: [UInt8]
+        public var stderr: [UInt8]
     }
 
-    enum Failure: Error, Equatable {
+    public enum Failure: Error, Equatable {
         /// The executable does not exist or is not executable (errno from posix_spawn).
         case notFound(errno: Int32)
         case spawnFailed(errno: Int32)
@@ -24,7 +25,7 @@ enum PluginProcess {
     /// `command` is looked up in PATH unless it contains a '/' (as Go's exec.Command does). With
     /// `interactive`, standard input and standard error are the helper's own (a login prompt can reach the
     /// user); otherwise standard input is /dev/null and standard error is collected.
-    static func run(
+    public static func run(
         command: String, arguments: [String], environment: [String: String], interactive: Bool, timeout: Duration?
     ) throws(Failure) -> Result {
         var stdoutPipe: [Int32] = [-1, -1]
@@ -96,7 +97,7 @@ enum PluginProcess {
         close(stderrPipe[0])
         if timedOut { kill(pid, SIGKILL) }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}  // blocking: run on NIOThreadPool (ExecCredentialPlugin)
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}  // blocking: its callers run it on NIOThreadPool
         if timedOut { throw .timedOut }
         // WIFEXITED / WEXITSTATUS, spelled out (the C macros are not imported).
         let exitCode = (status & 0x7F) == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
