@@ -185,7 +185,7 @@ extension HelperBinaryTests {
             let endpoint = try await RolesAnywhereEndpoint(motoFixturePath: fixturePath)
             defer { endpoint.stop() }
             // In front of moto: ECR Public (which moto lacks) answered with a 12-hour token.
-            let proxy = try await SigningProxy(upstream: try #require(TestEnvironment.motoEndpoint), fixturePath: fixturePath)
+            let proxy = try await FaultProxy(upstream: try #require(TestEnvironment.motoEndpoint), signUnsignedWith: fixturePath)
             defer { proxy.stop() }
             let expires = Date().timeIntervalSince1970 + 12 * 3600
             let token = Data("AWS:public-password-value".utf8).base64EncodedString()

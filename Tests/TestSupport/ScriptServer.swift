@@ -19,6 +19,7 @@ public final class ScriptServer: Sendable {
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     private init(process: ChildProcess, port: Int, directory: String) {
