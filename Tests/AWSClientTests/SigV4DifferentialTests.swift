@@ -7,18 +7,6 @@ import TestSupport
 /// Signs many generated requests with SigV4Signer and with botocore (scripts/aws/sigv4_oracle.py) and requires
 /// identical canonical requests, strings to sign, signatures and Authorization headers.
 @Suite struct SigV4DifferentialTests {
-    /// SplitMix64: a small deterministic generator, so a failure can be reproduced from the seed.
-    struct SeededRandom: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     struct Generated: Sendable {
         var method: String
         var url: String  // as passed to our signer
@@ -60,7 +48,7 @@ import TestSupport
     static let methods = ["GET", "POST", "PUT", "DELETE", "HEAD", "PATCH", "post"]
 
     static func generate(count: Int, seed: UInt64) -> [Generated] {
-        var rng = SeededRandom(state: seed)
+        var rng = SplitMix64(seed: seed)
         func pick<T>(_ a: [T]) -> T { a[Int.random(in: 0..<a.count, using: &rng)] }
         func chance(_ p: Double) -> Bool { Double.random(in: 0..<1, using: &rng) < p }
 

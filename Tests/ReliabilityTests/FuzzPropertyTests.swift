@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The fuzz targets of FuzzChecks run in the ordinary test suite: the seed corpus (Fuzz/corpus/<target>),
 /// then thousands of deterministic mutations of it. libFuzzer (scripts/fuzz.sh) explores further; this

@@ -9,6 +9,11 @@ public struct MotoEnvironment: Decodable, Sendable {
     public struct Keys: Decodable, Sendable {
         public var accessKeyId: String
         public var secretAccessKey: String
+
+        public init(accessKeyId: String, secretAccessKey: String) {
+            self.accessKeyId = accessKeyId
+            self.secretAccessKey = secretAccessKey
+        }
     }
 
     public var endpoint: String

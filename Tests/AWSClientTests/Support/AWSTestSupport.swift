@@ -48,19 +48,12 @@ enum TestEnv {
     }
 }
 
-struct MotoFixture: Decodable, Sendable {
-    struct Keys: Decodable, Sendable {
-        var accessKeyId: String
-        var secretAccessKey: String
-        var credentials: AWSCredentials { AWSCredentials(accessKeyID: accessKeyId, secretAccessKey: secretAccessKey) }
-        var provider: StaticCredentialProvider { StaticCredentialProvider(credentials) }
-    }
-    var endpoint: String
-    var region: String
-    var account: String
-    var allowed: Keys
-    var denied: Keys
-    var roleArn: String
+/// The moto fixture (one declaration, TestSupport's), with the keys as this module's types.
+typealias MotoFixture = MotoEnvironment
+
+extension MotoEnvironment.Keys {
+    var credentials: AWSCredentials { AWSCredentials(accessKeyID: accessKeyId, secretAccessKey: secretAccessKey) }
+    var provider: StaticCredentialProvider { StaticCredentialProvider(credentials) }
 }
 
 /// Creates a transport, runs `body`, and always shuts the transport down.

@@ -26,16 +26,5 @@ enum TestEnvironment {
     static func helperBinary() throws -> String { try helperExecutable() }
 }
 
-struct MotoFixture: Decodable, Sendable {
-    struct Keys: Decodable, Sendable {
-        var accessKeyId: String
-        var secretAccessKey: String
-    }
-
-    var endpoint: String
-    var region: String
-    var account: String
-    var allowed: Keys
-    var denied: Keys
-    var roleArn: String
-}
+/// The moto fixture (one declaration, TestSupport's).
+typealias MotoFixture = MotoEnvironment
