@@ -22,6 +22,17 @@ public enum PluginProcess {
         case timedOut
     }
 
+    /// Adds "close every descriptor from `lowest` up" to `actions` (`posix_spawn_file_actions_addclosefrom_np`,
+    /// glibc 2.34+, looked up at run time: the Glibc module does not import it). False where the C library
+    /// lacks it; the descriptors are then inherited as before.
+    public static func closeDescriptors(from lowest: Int32, in actions: inout posix_spawn_file_actions_t) -> Bool {
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            return false
+        }
+        return unsafeBitCast(symbol, to: CloseFrom.self)(&actions, lowest) == 0
+    }
+
     /// `command` is looked up in PATH unless it contains a '/' (as Go's exec.Command does). With
     /// `interactive`, standard input and standard error are the helper's own (a login prompt can reach the
     /// user); otherwise standard input is /dev/null and standard error is collected.
@@ -42,6 +53,10 @@ public enum PluginProcess {
         posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
         if !interactive { posix_spawn_file_actions_adddup2(&actions, stderrPipe[1], 2) }
         for fd in [stdoutPipe[0], stdoutPipe[1], stderrPipe[0], stderrPipe[1]] { posix_spawn_file_actions_addclose(&actions, fd) }
+        // Only the three standard streams reach the plugin, as with Go's exec (the kubelet's and client-go's).
+        // An inherited descriptor (another plugin's pipe, a file someone is writing) would keep that pipe from
+        // ending, or that file from being executed ("text file busy"), for as long as this plugin runs.
+        _ = Self.closeDescriptors(from: 3, in: &actions)
 
         let argv = ([command] + arguments).map { strdup($0) }
         let envp = environment.map { strdup("\($0.key)=\($0.value)") }

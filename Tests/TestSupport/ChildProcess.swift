@@ -5,6 +5,7 @@ import Glibc
 import Darwin
 #endif
 import Synchronization
+import CommonBasics
 
 /// How a child process ended.
 public enum Termination: Sendable, Equatable, CustomStringConvertible {
@@ -138,16 +139,10 @@ public final class ChildProcess: Sendable {
         }
     }
 
-    /// `posix_spawn_file_actions_addclosefrom_np` (glibc 2.34+), looked up at run time: the Glibc module
-    /// does not import it.
     private static func closeFrom(_ lowest: Int32, in actions: inout posix_spawn_file_actions_t) throws {
-        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+        guard PluginProcess.closeDescriptors(from: lowest, in: &actions) else {
             throw SpawnFailure(description: "this C library has no posix_spawn_file_actions_addclosefrom_np (glibc 2.34 or later needed)")
         }
-        let closeFrom = unsafeBitCast(symbol, to: CloseFrom.self)
-        let result = closeFrom(&actions, lowest)
-        guard result == 0 else { throw SpawnFailure(description: "addclosefrom_np failed: \(String(cString: strerror(result)))") }
     }
 
     deinit {
