@@ -59,7 +59,7 @@ enum HelpText {
             var help = option.help
             if let value = option.defaultValue { help += " Default: \(value)." }
             if option.repeatable { help += " May be repeated." }
-            text += entry("--\(option.name) <\(option.valueName)>", help)
+            text += entry((option.short.map { "-\($0), " } ?? "") + "--\(option.name) <\(option.valueName)>", help)
         }
         for option in command.switches { text += entry("--\(option.name)", option.help) }
         text += entry("-h, --help", "Show this help.")

@@ -55,13 +55,16 @@ struct Switch: Sendable {
     var help: String
 }
 
-/// A command's own flag with a value; `repeatable` ones may be given several times.
+/// A command's own flag with a value; `repeatable` ones may be given several times. `short` is a one-letter
+/// form as kubectl's (`-o json`, `-ojson`); `choices`, when not empty, are the only values accepted.
 struct CommandOption: Sendable {
     var name: String
     var valueName: String
     var help: String
     var defaultValue: String? = nil
     var repeatable = false
+    var short: Character? = nil
+    var choices: [String] = []
 }
 
 /// The command line, parsed: which command, the settings given as flags, the command's switches.
@@ -142,6 +145,17 @@ struct Invocation: Sendable {
             if argument == "-n", accepted.contains(.namespaces) {
                 throw UsageError(description: "\(command.name) has no -n: the target namespaces are --namespaces <list> (NAMESPACES), e.g. --namespaces team-a; --namespace is the helper's own namespace, as kubectl's -n")
             }
+            // A command option's one-letter form: `-o json`, `-ojson`, `-o=json`.
+            if argument.count >= 2, argument.hasPrefix("-"), !argument.hasPrefix("--"),
+               let option = command.options.first(where: { $0.short != nil && $0.short == argument.dropFirst().first }) {
+                var attached = String(argument.dropFirst(2))
+                if attached.hasPrefix("=") { attached.removeFirst() }
+                guard let value = attached.isEmpty ? rest.popFirst() : attached else {
+                    throw UsageError(description: "-\(option.short.map(String.init) ?? "") needs a value (\(option.valueName)); see '\(program) \(command.name) --help'")
+                }
+                try invocation.add(value, for: option)
+                continue
+            }
             guard argument.hasPrefix("--"), argument.count > 2 else {
                 throw UsageError(description: "unexpected argument '\(Printable.escape(argument))': \(program) \(command.name) takes only --flags; see '\(program) \(command.name) --help'")
             }
@@ -160,10 +174,7 @@ struct Invocation: Sendable {
                 guard let value = inlineValue ?? rest.popFirst() else {
                     throw UsageError(description: "--\(name) needs a value (\(option.valueName)); see '\(program) \(command.name) --help'")
                 }
-                if !option.repeatable && invocation.options[name] != nil {
-                    throw UsageError(description: "--\(name) is given twice; give it once")
-                }
-                invocation.options[name, default: []].append(value)
+                try invocation.add(value, for: option)
                 continue
             }
             guard let setting = Setting.withFlag(name) else { throw unknownFlag(name, command: command) }
@@ -181,6 +192,17 @@ struct Invocation: Sendable {
             throw UsageError(description: "\(command.name) needs --\(name); see '\(program) \(command.name) --help'")
         }
         return .run(invocation)
+    }
+
+    /// A command option's value, checked against its choices and against being given twice.
+    mutating func add(_ value: String, for option: CommandOption) throws {
+        if !option.choices.isEmpty && !option.choices.contains(value) {
+            throw UsageError(description: "--\(option.name) is one of \(option.choices.joined(separator: ", ")), not '\(Printable.escape(value))'; see '\(Self.program) \(command.name) --help'")
+        }
+        if !option.repeatable && options[option.name] != nil {
+            throw UsageError(description: "--\(option.name) is given twice; give it once")
+        }
+        options[option.name, default: []].append(value)
     }
 
     static func unknownCommand(_ word: String) -> UsageError {

@@ -131,7 +131,7 @@ extension HelperBinaryTests {
                 for expected in [
                     "--namespaces <list>", "--namespace-selector <selector>", "--secret-name <name>", "Default: registry-aws-ecr.",
                     "variable SECRET_NAME, file SECRET_NAME in --config-dir", "--kubeconfig <path>", "--context <name>", "--namespace <name>",
-                    "--config-dir <dir>", "Default: /config.", "--log-format <format>",
+                    "--config-dir <dir>", "Default: /config.", "--log-format <format>", "-o, --output <format>",
                 ] {
                     #expect(Self.flat(status.stdout).contains(expected), "status --help lacks \(expected):\n\(status.stdout)")
                 }
