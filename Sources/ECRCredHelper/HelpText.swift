@@ -32,7 +32,7 @@ enum HelpText {
     static func command(_ command: any Subcommand.Type) -> String {
         var text = wrap("OVERVIEW: \(command.abstract)", indent: 0, hanging: 10) + "\n"
         if !command.discussion.isEmpty { text += "\n" + wrap(command.discussion, indent: 0) + "\n" }
-        text += "\nUSAGE: aws-ecr-cred-helper \(command.name)\(command.settings.contains { $0.flag != nil } ? " [--<setting> <value>]..." : "")"
+        text += "\nUSAGE: aws-ecr-cred-helper \(command.name)\(command.argument.map { " <\($0.valueName)>" } ?? "")\(command.settings.contains { $0.flag != nil } ? " [--<setting> <value>]..." : "")"
         for option in command.options {
             let usage = "--\(option.name) <\(option.valueName)>" + (option.repeatable ? "..." : "")
             text += option.defaultValue == nil && !option.repeatable && command.requiredOptions.contains(option.name) ? " \(usage)" : " [\(usage)]"
@@ -53,6 +53,9 @@ enum HelpText {
             for setting in command.settings where setting.concern.title == title {
                 text += describe(setting, defaultUsed: !command.unusedDefaults.contains(setting))
             }
+        }
+        if let argument = command.argument {
+            text += "\nARGUMENTS:\n" + entry("<\(argument.valueName)>", argument.help)
         }
         text += "\nOPTIONS:\n"
         for option in command.options {

@@ -69,7 +69,7 @@ extension HelperBinaryTests {
                 let (result, _) = try await sandbox.run(["synk"])
                 #expect(result.exitCode == 64, "\(result)")
                 #expect(result.stderrLines == [
-                    "Error: 'synk' is not a command of aws-ecr-cred-helper; did you mean 'sync'? Commands: run, sync, render, check, status, cleanup, credential-provider, version; see 'aws-ecr-cred-helper --help'",
+                    "Error: 'synk' is not a command of aws-ecr-cred-helper; did you mean 'sync'? Commands: run, sync, render, check, status, cleanup, credential-provider, completion, version; see 'aws-ecr-cred-helper --help'",
                 ], "\(result)")
                 #expect(result.stdout.isEmpty)
                 let (stat, _) = try await sandbox.run(["stat"])
