@@ -213,6 +213,29 @@ extension HelperBinaryTests {
             }
         }
 
+        /// A port that accepts TCP and never answers TLS (a plain-HTTP port, another service): "TLS handshake
+        /// timeout", kubectl's words, not a connect timeout (which would send the user to the firewall).
+        @Test func silentTLSPortIsATLSHandshakeTimeout() async throws {
+            let listener = try SilentListener()
+            defer { listener.close() }
+            try await Self.withSandbox { sandbox in
+                let server = "https://127.0.0.1:\(listener.port)"
+                try sandbox.write("kubeconfig", """
+                    apiVersion: v1
+                    kind: Config
+                    clusters: [{name: c, cluster: {server: "\(server)"}}]
+                    users: [{name: u, user: {token: t}}]
+                    contexts: [{name: c, context: {cluster: c, user: u}}]
+                    current-context: c
+                    """)
+                let (result, _) = try await sandbox.run(["status"] + sandbox.locations)
+                #expect(result.exitCode == 1, "\(result)")
+                #expect(result.stderrLines == [
+                    "Error: cannot reach the Kubernetes API server at \(server): TLS handshake timeout (the address accepts connections but never completed TLS); check that it is the API server's HTTPS port, not a plain-HTTP port or another service, and the proxy or load balancer in front of it",
+                ], "\(result)")
+            }
+        }
+
         /// `check` asks the server once; when it cannot be reached the RBAC rules are skipped, not failed one by one.
         @Test func checkTestsConnectivityOnceThenSkipsTheRules() async throws {
             try await Self.withSandbox { sandbox in
