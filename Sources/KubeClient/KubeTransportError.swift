@@ -29,6 +29,8 @@ public struct KubeTransportError: Error, Sendable, CustomStringConvertible {
         case noRoute
         /// The TLS handshake failed (`detail` is NIOSSL's rendering of the failure).
         case tls(detail: String)
+        /// The server's certificate, which holds these names, is not signed by the CA the client trusts.
+        case untrustedCertificate(names: [String])
         /// No connection within the connect timeout.
         case connectTimeout
         /// Connected, but the TLS handshake did not complete within the connect timeout: something accepts
@@ -71,7 +73,7 @@ public struct KubeTransportError: Error, Sendable, CustomStringConvertible {
     public var kind: Kind {
         switch cause {
         case .refused, .nameNotResolved, .noRoute: .unreachable
-        case .tls: .tls
+        case .tls, .untrustedCertificate: .tls
         case .connectTimeout, .tlsHandshakeTimeout, .responseTimeout: .timeout
         case .closed: .connectionClosed
         case .other: .other
@@ -94,6 +96,8 @@ public struct KubeTransportError: Error, Sendable, CustomStringConvertible {
             "cannot reach the Kubernetes API server at \(server): no route to that address (network or host unreachable); check the VPN, firewall or proxy between here and the cluster"
         case .tls(let detail):
             "TLS with the Kubernetes API server at \(server) failed (\(detail)); check the cluster CA (certificate-authority-data in the kubeconfig, ca.crt in a pod), that the server address matches the server's certificate, and any client certificate"
+        case .untrustedCertificate(let names):
+            "TLS with the Kubernetes API server at \(server) failed: its certificate (for \(names.isEmpty ? "no names" : names.joined(separator: ", "))) is not signed by the cluster CA this client trusts; check the cluster CA (certificate-authority-data in the kubeconfig, ca.crt in a pod) is this cluster's"
         case .connectTimeout:
             "cannot reach the Kubernetes API server at \(server): no connection within the connect timeout (packets dropped, or the address is wrong); check the VPN, firewall or proxy between here and the cluster, and \(Self.addressAdvice.dropFirst(6))"
         case .tlsHandshakeTimeout:

@@ -1,14 +1,31 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 extension KubernetesClient {
     /// AsyncHTTPClient reports a TCP connect that never completes and a TLS handshake that never completes
     /// alike, as a connect timeout. One plain TCP connect after the failure tells them apart: when it
     /// succeeds, something accepts connections there and never answered TLS (kubectl's "TLS handshake
     /// timeout"), which needs another fix (the port, the service behind it) than dropped packets.
+    ///
+    /// After a failed TLS handshake, two more say whether the cluster CA does not sign the server's
+    /// certificate, and which names that certificate holds: words a user can act on, where NIOSSL's error
+    /// names BoringSSL's internals and a source path.
     func refined(_ failure: KubeTransportError) async -> KubeTransportError {
-        guard failure.cause == .connectTimeout, let (host, port) = Self.endpoint(of: server) else { return failure }
+        guard let (host, port) = Self.endpoint(of: server) else { return failure }
+        if case .tls = failure.cause, !configuration.insecureSkipTLSVerify {
+            var readOnly = baseTLS
+            readOnly.certificateVerification = .none
+            guard let names = await ServerCertificateProbe.names(host: host, port: port, configuration: readOnly) else { return failure }
+            var caOnly = baseTLS
+            caOnly.certificateVerification = .noHostnameVerification
+            guard await ServerCertificateProbe.names(host: host, port: port, configuration: caOnly) == nil else { return failure }
+            var refined = failure
+            refined.cause = .untrustedCertificate(names: names)
+            return refined
+        }
+        guard failure.cause == .connectTimeout else { return failure }
         let bootstrap = ClientBootstrap(group: HTTPClient.defaultEventLoopGroup).connectTimeout(.seconds(2))
         guard let channel = try? await bootstrap.connect(host: host, port: port).get() else { return failure }
         try? await channel.close()
