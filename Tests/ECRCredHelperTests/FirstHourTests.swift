@@ -236,6 +236,19 @@ extension HelperBinaryTests {
             }
         }
 
+        /// A settings folder given but absent (a mount that did not happen): one warning at start, naming the
+        /// setting and where it was given; not a failure, since optional files may be absent on purpose.
+        @Test func anAbsentConfigDirIsOneWarning() async throws {
+            try await Self.withSandbox { sandbox in
+                let absent = sandbox.directory + "/absent"
+                let (result, _) = try await sandbox.run(["status"] + sandbox.locations + ["--config-dir", absent, "--namespaces", "default"])
+                #expect(result.exitCode == 1, "the server is a closed port: \(result)")
+                let warnings = result.stderrLines.filter { $0.contains("WARNING") }
+                #expect(warnings.count == 1 && warnings.first?.hasSuffix(" WARNING CONFIG_DIR (flag --config-dir): the folder \(absent) does not exist; no setting is read from files there, only from the environment and flags") == true, "\(result)")
+                #expect(result.stderrLines.last?.hasPrefix("Error: cannot reach the Kubernetes API server") == true, "\(result)")
+            }
+        }
+
         /// `check` asks the server once; when it cannot be reached the RBAC rules are skipped, not failed one by one.
         @Test func checkTestsConnectivityOnceThenSkipsTheRules() async throws {
             try await Self.withSandbox { sandbox in
