@@ -26,6 +26,8 @@ struct CheckCommand: Subcommand {
         ]
     }
 
+    static let options = [OutputFormat.option([.json, .yaml])]
+
     let invocation: Invocation
     init(_ invocation: Invocation) { self.invocation = invocation }
 
@@ -39,9 +41,20 @@ struct CheckCommand: Subcommand {
         var rule: String
     }
 
+    /// Prints the report, complete or as far as it got, in the format asked for.
     func run() async throws {
-        var table = TextTable(header: ["CHECK", "RESULT", "DETAIL"])
-        defer { print(table.render()) }
+        var report = CheckReport()
+        let format = OutputFormat(invocation)
+        do {
+            try await check(into: &report)
+        } catch {
+            print(report.render(format, passed: false), terminator: "")
+            throw error
+        }
+        print(report.render(format, passed: true), terminator: "")
+    }
+
+    func check(into report: inout CheckReport) async throws {
 
         // The configuration, every problem at once; nothing is contacted while it is invalid.
         let source = invocation.settings
@@ -59,41 +72,40 @@ struct CheckCommand: Subcommand {
         )
         let problems = readProblems.map(\.line) + reader.problems.map(\.line)
         guard problems.isEmpty else {
-            for problem in problems { table.rows.append(["configuration", "FAIL", problem]) }
+            for problem in problems { report.add("configuration", .fail, problem) }
             throw ExitStatus(code: 1)
         }
-        table.rows.append(["configuration", "ok", "\(helperSettings.namespaces.include.count) namespace entries, secret \(helperSettings.secretName)"])
+        report.add("configuration", .ok, "\(helperSettings.namespaces.include.count) namespace entries, secret \(helperSettings.secretName)")
 
         var failed = false
         let tokens = try invocation.tokenSource()
         do {
             let login = try await tokens.fetchLogin(for: helperSettings.aws)
-            table.rows.append(["aws GetAuthorizationToken", "ok", login.credentials.map(\.host).joined(separator: ",")])
+            report.add("aws GetAuthorizationToken", .ok, login.credentials.map(\.host).joined(separator: ","))
         } catch {
             failed = true
-            table.rows.append(["aws GetAuthorizationToken", "FAIL", "\(error)"])
+            report.add("aws GetAuthorizationToken", .fail, "\(error)")
         }
         try? await tokens.shutdown()
 
         // The API server once; when it cannot be reached, every rule would say the same.
         guard var configuration = kubeConfiguration else {
-            table.rows.append(["kubernetes API server", "FAIL", kubeProblem ?? ""])
-            table.rows.append(["RBAC", "skipped", "no Kubernetes configuration"])
+            report.add("kubernetes API server", .fail, kubeProblem ?? "")
+            report.add("RBAC", .skipped, "no Kubernetes configuration")
             throw ExitStatus(code: 1)
         }
         configuration.retriesFailedConnections = false
         let kube = try KubernetesClient(configuration: configuration, logger: invocation.logger)
         do {
             try await KubeReachability.check(kube)
-            table.rows.append(["kubernetes API server", "ok", configuration.server])
+            report.add("kubernetes API server", .ok, configuration.server)
         } catch {
             try? await kube.shutdown()
-            table.rows.append(["kubernetes API server", "FAIL", "\(error)"])
-            table.rows.append(["RBAC", "skipped", "the API server could not be reached"])
+            report.add("kubernetes API server", .fail, "\(error)")
+            report.add("RBAC", .skipped, "the API server could not be reached")
             throw ExitStatus(code: 1)
         }
 
-        var fixes: [String] = []
         for requirement in requirements(helperSettings, process: process) {
             let scope = requirement.namespace.map { "in \($0)" } ?? "cluster-wide"
             let label = "\(requirement.what) (\(requirement.verb) \(requirement.resource)\(requirement.name.map { "/\($0)" } ?? "") \(scope))"
@@ -102,22 +114,17 @@ struct CheckCommand: Subcommand {
                     verb: requirement.verb, resource: requirement.resource, group: requirement.group,
                     namespace: requirement.namespace, name: requirement.name
                 )
-                table.rows.append([label, allowed ? "ok" : "FAIL", allowed ? "" : "missing RBAC"])
+                report.add(label, allowed ? .ok : .fail, allowed ? "" : "missing RBAC")
                 if !allowed {
                     failed = true
-                    if !fixes.contains(requirement.rule) { fixes.append(requirement.rule) }
+                    if !report.rulesToAdd.contains(requirement.rule) { report.rulesToAdd.append(requirement.rule) }
                 }
             } catch {
                 failed = true
-                table.rows.append([label, "FAIL", "\(error)"])
+                report.add(label, .fail, "\(error)")
             }
         }
         try? await kube.shutdown()
-        if !fixes.isEmpty {
-            table.rows.append(["", "", ""])
-            table.rows.append(["add to the ClusterRole", "", ""])
-            for fix in fixes { table.rows.append(["  " + fix, "", ""]) }
-        }
         if failed { throw ExitStatus(code: 1) }
     }
 

@@ -129,10 +129,14 @@ struct CredentialProviderInstallCommand: Subcommand {
         let signals = watch ? await UnixSignalsSequence(trapping: .sigterm, .sigint) : nil
         let installer = NodeInstaller(hostRoot: hostRoot)
         var credentialsFingerprint = ""
+        // Folders beyond the one given (a typo in --bin-dir makes a tree) are said, never created silently:
+        // in the report when the install succeeds, in the error line when it does not.
+        var created: [String] = []
+        var createdNote: String { "created \(created.joined(separator: ", ")): \(created.count == 1 ? "it" : "they") did not exist" }
         do {
             // Reads and writes the whole binary (tens of MB): on NIO's thread pool, not a cooperative thread.
             let source = self.source ?? "/proc/self/exe", binDir = self.binDir, name = self.name
-            try await NIOThreadPool.singleton.runIfActive { try installer.installBinary(from: source, to: binDir, name: name) }
+            created = try await NIOThreadPool.singleton.runIfActive { try installer.installBinary(from: source, to: binDir, name: name) }
             var environment = env.map { item -> (name: String, value: String) in
                 let parts = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
@@ -155,15 +159,16 @@ struct CredentialProviderInstallCommand: Subcommand {
                 args: ["credential-provider"] + arg, env: environment, tokenAudience: serviceAccountTokenAudience,
                 requireServiceAccount: requireServiceAccount)
             let written = try installer.mergeConfig(provider, at: config)
+            if !created.isEmpty { print(createdNote) }
             print("installed \(binDir)/\(name); provider \"\(name)\" in \(written)")
             print("kubelet flags: --image-credential-provider-bin-dir=\(binDir) --image-credential-provider-config=\(config)")
             // Standard output is a pipe in a container: without this the DaemonSet's log shows the flags only
             // when --watch ends.
             fflush(nil)
         } catch let problem as NodeInstaller.Problem {
-            throw HelperFailure(problem.description)
+            throw HelperFailure(problem.description + (created.isEmpty ? "" : " (\(createdNote))"))
         } catch let problem as CredentialProviderConfigFile.Problem {
-            throw HelperFailure(problem.description)
+            throw HelperFailure(problem.description + (created.isEmpty ? "" : " (\(createdNote))"))
         }
         guard let signals else { return }
         let startingPoint = credentialsFingerprint
@@ -217,15 +222,17 @@ struct NodeInstaller {
         hostRoot.isEmpty ? path : (hostRoot.hasSuffix("/") ? String(hostRoot.dropLast()) : hostRoot) + path
     }
 
-    func installBinary(from source: String, to binDir: String, name: String) throws {
+    /// Returns the folders it had to create.
+    func installBinary(from source: String, to binDir: String, name: String) throws -> [String] {
         let target = onHost(binDir) + "/" + name
         let bytes: Data
         do { bytes = try Data(contentsOf: URL(fileURLWithPath: source)) } catch {
             throw Problem(description: "cannot read the binary \(source) to copy: \(errorText(error))")
         }
-        try makeFolder(onHost(binDir))
-        if let current = try? Data(contentsOf: URL(fileURLWithPath: target)), current == bytes { return }
+        let created = try makeFolder(onHost(binDir))
+        if let current = try? Data(contentsOf: URL(fileURLWithPath: target)), current == bytes { return created }
         try AtomicFile.write(Array(bytes), to: target, mode: 0o755)
+        return created
     }
 
     /// Writes the merged config; returns the (node) path written.
@@ -338,13 +345,25 @@ struct NodeInstaller {
         return parts.joined(separator: "|")
     }
 
-    func makeFolder(_ path: String, mode: Int = 0o755) throws {
-        guard !path.isEmpty else { return }
+    /// Creates `path` and any missing parent; returns the folders it created (as node paths, outermost first),
+    /// so that the command says so: folders outside the ones given are never created silently.
+    @discardableResult
+    func makeFolder(_ path: String, mode: Int = 0o755) throws -> [String] {
+        guard !path.isEmpty else { return [] }
+        var missing: [String] = []
+        var folder = path
+        while !folder.isEmpty, folder != "/", !FileManager.default.fileExists(atPath: folder) {
+            missing.insert(folder, at: 0)
+            folder = String(folder[..<(folder.lastIndex(of: "/") ?? folder.startIndex)])
+        }
+        guard !missing.isEmpty else { return [] }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: mode])
         } catch {
             throw Problem(description: "cannot create the folder \(path): \(errorText(error))")
         }
+        let root = hostRoot.hasSuffix("/") ? String(hostRoot.dropLast()) : hostRoot
+        return missing.map { root.isEmpty || !$0.hasPrefix(root) ? $0 : String($0.dropFirst(root.count)) }
     }
 
     func errorText(_ error: any Error) -> String {

@@ -32,7 +32,7 @@ enum HelpText {
     static func command(_ command: any Subcommand.Type) -> String {
         var text = wrap("OVERVIEW: \(command.abstract)", indent: 0, hanging: 10) + "\n"
         if !command.discussion.isEmpty { text += "\n" + wrap(command.discussion, indent: 0) + "\n" }
-        text += "\nUSAGE: aws-ecr-cred-helper \(command.name)\(command.settings.contains { $0.flag != nil } ? " [--<setting> <value>]..." : "")"
+        text += "\nUSAGE: aws-ecr-cred-helper \(command.name)\(command.argument.map { " <\($0.valueName)>" } ?? "")\(command.settings.contains { $0.flag != nil } ? " [--<setting> <value>]..." : "")"
         for option in command.options {
             let usage = "--\(option.name) <\(option.valueName)>" + (option.repeatable ? "..." : "")
             text += option.defaultValue == nil && !option.repeatable && command.requiredOptions.contains(option.name) ? " \(usage)" : " [\(usage)]"
@@ -54,12 +54,15 @@ enum HelpText {
                 text += describe(setting, defaultUsed: !command.unusedDefaults.contains(setting))
             }
         }
+        if let argument = command.argument {
+            text += "\nARGUMENTS:\n" + entry("<\(argument.valueName)>", argument.help)
+        }
         text += "\nOPTIONS:\n"
         for option in command.options {
             var help = option.help
             if let value = option.defaultValue { help += " Default: \(value)." }
             if option.repeatable { help += " May be repeated." }
-            text += entry("--\(option.name) <\(option.valueName)>", help)
+            text += entry((option.short.map { "-\($0), " } ?? "") + "--\(option.name) <\(option.valueName)>", help)
         }
         for option in command.switches { text += entry("--\(option.name)", option.help) }
         text += entry("-h, --help", "Show this help.")

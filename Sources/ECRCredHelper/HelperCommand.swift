@@ -51,6 +51,7 @@ enum HelperMain {
             }
             var invocation = invocation
             invocation.logger = LogSetup.bootstrap(logging)
+            for line in invocation.absentSettingsFolders() { invocation.logger.warning("\(line)") }
             do {
                 try await invocation.command.init(invocation).run()
             } catch let status as ExitStatus {

@@ -15,6 +15,8 @@ protocol Subcommand: Sendable {
     static var switches: [Switch] { get }
     /// Flags with a value that belong to the command, not to a setting (`credential-provider install --bin-dir`).
     static var options: [CommandOption] { get }
+    /// A value given without a flag (`completion bash`), kept under its name with the options.
+    static var argument: CommandOption? { get }
     /// Other names of the command (`credential-provider get`).
     static var aliases: [String] { get }
     /// False for a command whose log level comes from its flag only, by default `critical`: the kubelet runs
@@ -41,6 +43,7 @@ extension Subcommand {
     static var discussion: String { "" }
     static var switches: [Switch] { [] }
     static var options: [CommandOption] { [] }
+    static var argument: CommandOption? { nil }
     static var aliases: [String] { [] }
     static var readsLoggingSettings: Bool { true }
     static var requiredOptions: [String] { [] }
@@ -55,13 +58,16 @@ struct Switch: Sendable {
     var help: String
 }
 
-/// A command's own flag with a value; `repeatable` ones may be given several times.
+/// A command's own flag with a value; `repeatable` ones may be given several times. `short` is a one-letter
+/// form as kubectl's (`-o json`, `-ojson`); `choices`, when not empty, are the only values accepted.
 struct CommandOption: Sendable {
     var name: String
     var valueName: String
     var help: String
     var defaultValue: String? = nil
     var repeatable = false
+    var short: Character? = nil
+    var choices: [String] = []
 }
 
 /// The command line, parsed: which command, the settings given as flags, the command's switches.
@@ -89,7 +95,7 @@ struct Invocation: Sendable {
 
     static var commands: [any Subcommand.Type] {
         [RunCommand.self, SyncCommand.self, RenderCommand.self, CheckCommand.self, StatusCommand.self, CleanupCommand.self,
-         CredentialProviderGetCommand.self, CredentialProviderInstallCommand.self, VersionCommand.self]
+         CredentialProviderGetCommand.self, CredentialProviderInstallCommand.self, CompletionCommand.self, VersionCommand.self]
     }
     static let program = "aws-ecr-cred-helper"
 
@@ -142,6 +148,21 @@ struct Invocation: Sendable {
             if argument == "-n", accepted.contains(.namespaces) {
                 throw UsageError(description: "\(command.name) has no -n: the target namespaces are --namespaces <list> (NAMESPACES), e.g. --namespaces team-a; --namespace is the helper's own namespace, as kubectl's -n")
             }
+            if !argument.hasPrefix("-"), let positional = command.argument, invocation.options[positional.name] == nil {
+                try invocation.add(argument, for: positional)
+                continue
+            }
+            // A command option's one-letter form: `-o json`, `-ojson`, `-o=json`.
+            if argument.count >= 2, argument.hasPrefix("-"), !argument.hasPrefix("--"),
+               let option = command.options.first(where: { $0.short != nil && $0.short == argument.dropFirst().first }) {
+                var attached = String(argument.dropFirst(2))
+                if attached.hasPrefix("=") { attached.removeFirst() }
+                guard let value = attached.isEmpty ? rest.popFirst() : attached else {
+                    throw UsageError(description: "-\(option.short.map(String.init) ?? "") needs a value (\(option.valueName)); see '\(program) \(command.name) --help'")
+                }
+                try invocation.add(value, for: option)
+                continue
+            }
             guard argument.hasPrefix("--"), argument.count > 2 else {
                 throw UsageError(description: "unexpected argument '\(Printable.escape(argument))': \(program) \(command.name) takes only --flags; see '\(program) \(command.name) --help'")
             }
@@ -160,10 +181,7 @@ struct Invocation: Sendable {
                 guard let value = inlineValue ?? rest.popFirst() else {
                     throw UsageError(description: "--\(name) needs a value (\(option.valueName)); see '\(program) \(command.name) --help'")
                 }
-                if !option.repeatable && invocation.options[name] != nil {
-                    throw UsageError(description: "--\(name) is given twice; give it once")
-                }
-                invocation.options[name, default: []].append(value)
+                try invocation.add(value, for: option)
                 continue
             }
             guard let setting = Setting.withFlag(name) else { throw unknownFlag(name, command: command) }
@@ -178,9 +196,24 @@ struct Invocation: Sendable {
             invocation.flags[setting] = value
         }
         for name in command.requiredOptions where invocation.options[name] == nil {
+            if let positional = command.argument, positional.name == name {
+                throw UsageError(description: "\(command.name) needs <\(positional.valueName)>: one of \(positional.choices.joined(separator: ", ")); see '\(program) \(command.name) --help'")
+            }
             throw UsageError(description: "\(command.name) needs --\(name); see '\(program) \(command.name) --help'")
         }
         return .run(invocation)
+    }
+
+    /// A command option's value, checked against its choices and against being given twice.
+    mutating func add(_ value: String, for option: CommandOption) throws {
+        let named = command.argument?.name == option.name ? "<\(option.valueName)>" : "--\(option.name)"
+        if !option.choices.isEmpty && !option.choices.contains(value) {
+            throw UsageError(description: "\(named) is one of \(option.choices.joined(separator: ", ")), not '\(Printable.escape(value))'; see '\(Self.program) \(command.name) --help'")
+        }
+        if !option.repeatable && options[option.name] != nil {
+            throw UsageError(description: "\(named) is given twice; give it once")
+        }
+        options[option.name, default: []].append(value)
     }
 
     static func unknownCommand(_ word: String) -> UsageError {

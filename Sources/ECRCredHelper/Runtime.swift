@@ -3,6 +3,11 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import KubeClient
 import Logging
 import SyncEngine
@@ -19,6 +24,20 @@ extension Invocation {
             configDirectory: location(.configDirectory), awsConfigDirectory: location(.awsConfigDirectory),
             environment: environment, flags: flags, concerns: Set(concerns)
         )
+    }
+
+    /// The settings folders this command reads, given as a flag or variable, that are not there: a line each,
+    /// said once at start. Not a failure: a mounted folder may be absent on purpose (optional files), and
+    /// every setting may come from the environment or a flag instead.
+    func absentSettingsFolders() -> [String] {
+        [Setting.configDirectory, .awsConfigDirectory].compactMap { setting in
+            guard command.settings.contains(setting) || command.tolerated.contains(setting) else { return nil }
+            let origin = flags[setting] != nil ? "flag --\(setting.flag ?? "")" : "environment \(setting.key)"
+            guard let given = (flags[setting] ?? environment[setting.key])?.trimmingASCIIWhitespace(), !given.isEmpty else { return nil }
+            var info = stat()
+            if stat(given, &info) == 0, (info.st_mode & S_IFMT) == S_IFDIR { return nil }
+            return "\(setting.key) (\(origin)): the folder \(given) does not exist; no setting is read from files there, only from the environment and flags"
+        }
     }
 
     /// The settings source of this command's concerns.

@@ -13,8 +13,9 @@ import SyncEngine
 struct StatusCommand: Subcommand {
     static let name = "status"
     static let abstract = "Show, per target namespace, whether the secret exists, who manages it, its registries, and when it was refreshed and expires."
-    static let discussion = "Reads the cluster only; needs no AWS credentials. EXPIRES is the token's expiry as the helper wrote it. With fleet targets (CLUSTERS_DIR, CLUSTER_SECRET_SELECTOR): a row per cluster; --cluster NAME shows the namespaces of that cluster."
+    static let discussion = "Reads the cluster only; needs no AWS credentials. EXPIRES is the token's expiry as the helper wrote it. With fleet targets (CLUSTERS_DIR, CLUSTER_SECRET_SELECTOR): a row per cluster; --cluster NAME shows the namespaces of that cluster. -o json or yaml prints the same as one document (docs/output.md), with the same exit codes; -o wide adds columns."
     static let switches = [FleetInvocation.includeLocalSwitch]
+    static let options = [OutputFormat.option([.wide, .json, .yaml])]
     static let concerns: [Setting.Concern] = [.locations, .kubernetes, .fleet, .fleetCluster, .namespaces, .secret, .logging]
     static var exitCodes: [(code: Int32, meaning: String)] {
         [
@@ -31,7 +32,7 @@ struct StatusCommand: Subcommand {
     func run() async throws {
         let helperSettings = try invocation.settings.load()
         if let fleet = try invocation.fleet() {
-            try await fleetStatus(fleet)
+            try await fleetStatus(fleet, settings: helperSettings)
             return
         }
         let kube = try invocation.oneShotKubeClient()
@@ -44,46 +45,41 @@ struct StatusCommand: Subcommand {
             throw HelperFailure("\(error)")
         }
         try? await kube.shutdown()
-        print(Self.namespaceTable(rows).render())
+        print(StatusReport.namespaces(rows, settings: helperSettings, format: OutputFormat(invocation)), terminator: "")
         if !rows.allSatisfy(\.isFresh) { throw ExitStatus(code: 2) }
-    }
-
-    static func namespaceTable(_ rows: [ClusterInspection.Row]) -> TextTable {
-        var table = TextTable(header: ["NAMESPACE", "SECRET", "MANAGED-BY", "REGISTRIES", "REFRESHED", "EXPIRES"])
-        table.rows = rows.map { [$0.namespace, $0.state, $0.managedBy, $0.registries, $0.refreshed, $0.expires] }
-        return table
     }
 
     /// A row per cluster, read all at once (an unreachable one fails alone); with --cluster, that
     /// cluster's namespaces as in single-cluster mode.
-    func fleetStatus(_ fleet: FleetInvocation) async throws {
+    func fleetStatus(_ fleet: FleetInvocation, settings: HelperSettings) async throws {
+        let format = OutputFormat(invocation)
         let logger = invocation.logger
         let (targets, problems) = try await FleetTargets.list(fleet, logger: logger)
         let base = invocation.settings
         if fleet.settings.cluster != nil, let target = targets.first {
             let (rows, failure) = await Self.inspect(target, base: base, logger: logger)
             if let failure { throw HelperFailure("\(target.name): \(failure)") }
-            print(Self.namespaceTable(rows ?? []).render())
+            print(StatusReport.namespaces(rows ?? [], settings: settings, cluster: target.name, format: format), terminator: "")
             if !(rows ?? []).allSatisfy(\.isFresh) { throw ExitStatus(code: 2) }
             return
         }
-        let summaries = await withTaskGroup(of: ClusterInspection.Summary.self) { group in
+        typealias Inspected = (summary: ClusterInspection.Summary, rows: [ClusterInspection.Row])
+        let clusters = await withTaskGroup(of: Inspected.self) { group in
             for target in targets {
                 group.addTask {
                     let server = (try? target.connection.get())?.server ?? "-"
                     let (rows, failure) = await Self.inspect(target, base: base, logger: logger)
-                    if let failure { return ClusterInspection.unreadable(cluster: target.name, server: server, source: target.origin, reason: failure) }
-                    return ClusterInspection.summary(cluster: target.name, server: server, source: target.origin, rows: rows ?? [])
+                    if let failure { return (ClusterInspection.unreadable(cluster: target.name, server: server, source: target.origin, reason: failure), []) }
+                    return (ClusterInspection.summary(cluster: target.name, server: server, source: target.origin, rows: rows ?? []), rows ?? [])
                 }
             }
-            var all: [ClusterInspection.Summary] = []
-            for await summary in group { all.append(summary) }
-            return all.sorted { $0.cluster < $1.cluster }
+            var all: [Inspected] = []
+            for await inspected in group { all.append(inspected) }
+            return all.sorted { $0.summary.cluster < $1.summary.cluster }
         }
-        var table = TextTable(header: ["CLUSTER", "STATE", "FRESH", "EARLIEST-EXPIRY", "SERVER", "SOURCE"])
-        table.rows = summaries.map { [$0.cluster, $0.isOK ? "ok" : ($0.state == "stale" ? "stale" : "unreadable"), "\($0.fresh)/\($0.targets)", $0.earliestExpiry, $0.server, $0.source] }
-        print(table.render())
-        for summary in summaries where !summary.isOK && summary.state != "stale" {
+        let summaries = clusters.map(\.summary)
+        print(StatusReport.clusters(clusters, problems: problems, settings: settings, format: format), terminator: "")
+        for summary in summaries where summary.condition == .unreadable {
             Console.line("\(summary.cluster): \(summary.state)", level: .error, metadata: ["cluster": "\(summary.cluster)"])
         }
         for problem in problems { Console.line(problem, level: .error) }

@@ -29,8 +29,13 @@ public struct KubeTransportError: Error, Sendable, CustomStringConvertible {
         case noRoute
         /// The TLS handshake failed (`detail` is NIOSSL's rendering of the failure).
         case tls(detail: String)
+        /// The server's certificate, which holds these names, is not signed by the CA the client trusts.
+        case untrustedCertificate(names: [String])
         /// No connection within the connect timeout.
         case connectTimeout
+        /// Connected, but the TLS handshake did not complete within the connect timeout: something accepts
+        /// TCP there and never answers TLS (a plain-HTTP port, another service, a stalled proxy).
+        case tlsHandshakeTimeout
         /// Connected, but no complete answer in time.
         case responseTimeout
         /// The server (or something between) closed or reset the connection.
@@ -68,8 +73,8 @@ public struct KubeTransportError: Error, Sendable, CustomStringConvertible {
     public var kind: Kind {
         switch cause {
         case .refused, .nameNotResolved, .noRoute: .unreachable
-        case .tls: .tls
-        case .connectTimeout, .responseTimeout: .timeout
+        case .tls, .untrustedCertificate: .tls
+        case .connectTimeout, .tlsHandshakeTimeout, .responseTimeout: .timeout
         case .closed: .connectionClosed
         case .other: .other
         }
@@ -91,8 +96,13 @@ public struct KubeTransportError: Error, Sendable, CustomStringConvertible {
             "cannot reach the Kubernetes API server at \(server): no route to that address (network or host unreachable); check the VPN, firewall or proxy between here and the cluster"
         case .tls(let detail):
             "TLS with the Kubernetes API server at \(server) failed (\(detail)); check the cluster CA (certificate-authority-data in the kubeconfig, ca.crt in a pod), that the server address matches the server's certificate, and any client certificate"
+        case .untrustedCertificate(let names):
+            "TLS with the Kubernetes API server at \(server) failed: its certificate (for \(names.isEmpty ? "no names" : names.joined(separator: ", "))) is not signed by the cluster CA this client trusts; check the cluster CA (certificate-authority-data in the kubeconfig, ca.crt in a pod) is this cluster's"
         case .connectTimeout:
             "cannot reach the Kubernetes API server at \(server): no connection within the connect timeout (packets dropped, or the address is wrong); check the VPN, firewall or proxy between here and the cluster, and \(Self.addressAdvice.dropFirst(6))"
+        case .tlsHandshakeTimeout:
+            // kubectl's words (net/http: TLS handshake timeout), so the two are recognised as one problem.
+            "cannot reach the Kubernetes API server at \(server): TLS handshake timeout (the address accepts connections but never completed TLS); check that it is the API server's HTTPS port, not a plain-HTTP port or another service, and the proxy or load balancer in front of it"
         case .responseTimeout:
             "the Kubernetes API server at \(server) did not answer \(verb) \(path) in time; the server may be overloaded, or the connection stalled"
         case .closed:
@@ -111,7 +121,8 @@ public struct KubeTransportError: Error, Sendable, CustomStringConvertible {
         switch error {
         case let error as HTTPClientError:
             switch error {
-            case .connectTimeout, .tlsHandshakeTimeout, .httpProxyHandshakeTimeout, .socksHandshakeTimeout: return .connectTimeout
+            case .tlsHandshakeTimeout: return .tlsHandshakeTimeout
+            case .connectTimeout, .httpProxyHandshakeTimeout, .socksHandshakeTimeout: return .connectTimeout
             case .deadlineExceeded, .readTimeout, .writeTimeout: return .responseTimeout
             case .remoteConnectionClosed, .cancelled: return .closed
             default: return .other

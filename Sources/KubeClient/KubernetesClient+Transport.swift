@@ -71,7 +71,7 @@ extension KubernetesClient {
             do {
                 response = try await http.execute(request, deadline: deadline, logger: logger)
             } catch {
-                let failure = KubeTransportError.classify(error, server: server, verb: target.verb, path: logPath)
+                let failure = await refined(KubeTransportError.classify(error, server: server, verb: target.verb, path: logPath))
                 logger.debug("kube request failed", metadata: ["verb": "\(target.verb)", "method": "\(method.rawValue)", "path": "\(logPath)", "error": "\(failure.kind.rawValue)"])
                 throw failure
             }

@@ -277,6 +277,10 @@ public actor SyncController {
             await queue.add(.refresh, after: next)
             if enqueueAll { await queue.add(.all) }
             return true
+        case .failed where Task.isCancelled:
+            // The process is stopping (SIGTERM, or another service failed, such as a busy HTTP port): the
+            // fetch was cut short, not refused, and a "refresh failed" line would come before the real cause.
+            return false
         case let .failed(error, retryIn, _):
             deps.metrics.tokenFetchFailed()
             await queue.add(.refresh, after: retryIn)

@@ -41,6 +41,30 @@ extension HelperBinaryTests {
             }
         }
 
+        /// `-o json`: the table's rows and the rules to add as one document (docs/output.md), same exit code.
+        @Test(arguments: APIServerKind.enabled)
+        func printsJSON(_ kind: APIServerKind) async throws {
+            let withoutCreate = [
+                PolicyRule(resources: ["secrets"], verbs: ["get", "patch", "watch", "list"], resourceNames: [HelperWorld.secretName])
+            ]
+            try await HelperWorld.with(kind, rules: withoutCreate) { world in
+                try world.writeOriginalConfig(namespaces: ["default", "team-a"])
+                let result = try await world.run("check", ["-o", "json"])
+                #expect(result.exitCode == 1, "\(result)")
+                let document = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result)")
+                #expect(document["apiVersion"] as? String == "aws-ecr-cred-helper/v1" && document["kind"] as? String == "Check", "\(result)")
+                #expect(document["passed"] as? Bool == false, "\(result)")
+                let checks = try #require(document["checks"] as? [[String: String]], "\(result)")
+                #expect(checks.first == ["check": "configuration", "result": "ok", "detail": "2 namespace entries, secret \(world.secretName)"], "\(checks)")
+                #expect(checks.contains { $0["check"] == "aws GetAuthorizationToken" && $0["result"] == "ok" }, "\(checks)")
+                let failing = checks.filter { $0["result"] == "fail" }
+                #expect(failing.count == 2 && failing.allSatisfy { $0["check"]?.contains("create secrets") == true && $0["detail"] == "missing RBAC" }, "\(failing)")
+                let rules = try #require(document["rulesToAdd"] as? [String], "\(result)")
+                #expect(rules.count == 1 && rules[0].contains("resources: [\"secrets\"]") && rules[0].contains("\"create\""), "\(rules)")
+                #expect(!result.output.contains(world.token), "no secret in the output")
+            }
+        }
+
         @Test(arguments: APIServerKind.enabled)
         func asksForEventAndLeaseRulesWhenThoseFeaturesAreOn(_ kind: APIServerKind) async throws {
             let environment = ["POD_NAME": "helper-0", "POD_NAMESPACE": "kube-system", "LEADER_ELECTION": "true"]

@@ -58,6 +58,17 @@ extension HelperBinaryTests {
 
             """
 
+        /// A --bin-dir whose folders do not exist (a typo makes a tree): created, and said, never silently.
+        @Test func foldersItCreatesAreNamed() async throws {
+            let binary = try TestEnvironment.helperBinary()
+            let arguments = ["credential-provider", "install", "--host-root", root, "--bin-dir", "/nonexistent/bin", "--source", binary, "--config", "/provider.yaml"]
+            let first = try await ChildProcess.run(binary, arguments, environment: ["PATH": "/usr/bin:/bin"], outputDirectory: root)
+            #expect(first.exitCode == 0, "\(first)")
+            #expect(first.stdoutLines.first == "created /nonexistent, /nonexistent/bin: they did not exist", "\(first)")
+            let again = try await ChildProcess.run(binary, arguments, environment: ["PATH": "/usr/bin:/bin"], outputDirectory: root)
+            #expect(again.exitCode == 0 && !again.stdout.contains("created"), "nothing created the second time: \(again)")
+        }
+
         @Test func mergesIntoAnExistingConfigKeepingOtherProviders() async throws {
             let config = "/etc/kubernetes/credential-providers.yaml"
             try FileManager.default.createDirectory(atPath: root + "/etc/kubernetes", withIntermediateDirectories: true)

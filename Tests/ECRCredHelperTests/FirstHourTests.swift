@@ -69,7 +69,7 @@ extension HelperBinaryTests {
                 let (result, _) = try await sandbox.run(["synk"])
                 #expect(result.exitCode == 64, "\(result)")
                 #expect(result.stderrLines == [
-                    "Error: 'synk' is not a command of aws-ecr-cred-helper; did you mean 'sync'? Commands: run, sync, render, check, status, cleanup, credential-provider, version; see 'aws-ecr-cred-helper --help'",
+                    "Error: 'synk' is not a command of aws-ecr-cred-helper; did you mean 'sync'? Commands: run, sync, render, check, status, cleanup, credential-provider, completion, version; see 'aws-ecr-cred-helper --help'",
                 ], "\(result)")
                 #expect(result.stdout.isEmpty)
                 let (stat, _) = try await sandbox.run(["stat"])
@@ -131,7 +131,7 @@ extension HelperBinaryTests {
                 for expected in [
                     "--namespaces <list>", "--namespace-selector <selector>", "--secret-name <name>", "Default: registry-aws-ecr.",
                     "variable SECRET_NAME, file SECRET_NAME in --config-dir", "--kubeconfig <path>", "--context <name>", "--namespace <name>",
-                    "--config-dir <dir>", "Default: /config.", "--log-format <format>",
+                    "--config-dir <dir>", "Default: /config.", "--log-format <format>", "-o, --output <format>",
                 ] {
                     #expect(Self.flat(status.stdout).contains(expected), "status --help lacks \(expected):\n\(status.stdout)")
                 }
@@ -213,6 +213,42 @@ extension HelperBinaryTests {
             }
         }
 
+        /// A port that accepts TCP and never answers TLS (a plain-HTTP port, another service): "TLS handshake
+        /// timeout", kubectl's words, not a connect timeout (which would send the user to the firewall).
+        @Test func silentTLSPortIsATLSHandshakeTimeout() async throws {
+            let listener = try SilentListener()
+            defer { listener.close() }
+            try await Self.withSandbox { sandbox in
+                let server = "https://127.0.0.1:\(listener.port)"
+                try sandbox.write("kubeconfig", """
+                    apiVersion: v1
+                    kind: Config
+                    clusters: [{name: c, cluster: {server: "\(server)"}}]
+                    users: [{name: u, user: {token: t}}]
+                    contexts: [{name: c, context: {cluster: c, user: u}}]
+                    current-context: c
+                    """)
+                let (result, _) = try await sandbox.run(["status"] + sandbox.locations)
+                #expect(result.exitCode == 1, "\(result)")
+                #expect(result.stderrLines == [
+                    "Error: cannot reach the Kubernetes API server at \(server): TLS handshake timeout (the address accepts connections but never completed TLS); check that it is the API server's HTTPS port, not a plain-HTTP port or another service, and the proxy or load balancer in front of it",
+                ], "\(result)")
+            }
+        }
+
+        /// A settings folder given but absent (a mount that did not happen): one warning at start, naming the
+        /// setting and where it was given; not a failure, since optional files may be absent on purpose.
+        @Test func anAbsentConfigDirIsOneWarning() async throws {
+            try await Self.withSandbox { sandbox in
+                let absent = sandbox.directory + "/absent"
+                let (result, _) = try await sandbox.run(["status"] + sandbox.locations + ["--config-dir", absent, "--namespaces", "default"])
+                #expect(result.exitCode == 1, "the server is a closed port: \(result)")
+                let warnings = result.stderrLines.filter { $0.contains("WARNING") }
+                #expect(warnings.count == 1 && warnings.first?.hasSuffix(" WARNING CONFIG_DIR (flag --config-dir): the folder \(absent) does not exist; no setting is read from files there, only from the environment and flags") == true, "\(result)")
+                #expect(result.stderrLines.last?.hasPrefix("Error: cannot reach the Kubernetes API server") == true, "\(result)")
+            }
+        }
+
         /// `check` asks the server once; when it cannot be reached the RBAC rules are skipped, not failed one by one.
         @Test func checkTestsConnectivityOnceThenSkipsTheRules() async throws {
             try await Self.withSandbox { sandbox in
@@ -251,8 +287,10 @@ extension HelperBinaryTests {
                     let (result, elapsed) = try await sandbox.run(["status"] + sandbox.locations)
                     #expect(result.exitCode == 1, "\(result)")
                     #expect(result.stderrLines.count == 1, "\(result)")
-                    #expect(result.stderr.hasPrefix("Error: TLS with the Kubernetes API server at \(url) failed"), "\(result)")
-                    #expect(result.stderr.contains("check the cluster CA"), "\(result)")
+                    // What the certificate holds, never BoringSSL's internals or a source path.
+                    #expect(result.stderrLines == [
+                        "Error: TLS with the Kubernetes API server at \(url) failed: its certificate (for \(kind.certificateNames)) is not signed by the cluster CA this client trusts; check the cluster CA (certificate-authority-data in the kubeconfig, ca.crt in a pod) is this cluster's",
+                    ], "\(result)")
                     #expect(elapsed < .seconds(2), "\(elapsed)")
                 }
             } catch {
@@ -317,6 +355,17 @@ extension HelperBinaryTests {
                     "NAMESPACES (file \(sandbox.directory)/config/NAMESPACES): \"Bad_Name\" is not a valid namespace name or pattern (lowercase letters, digits and '-', at most 63 characters, starting and ending with a letter or digit; '*' and '?' as wildcards)",
                 ], "\(result)")
             }
+        }
+    }
+}
+
+extension APIServerKind {
+    /// The subject alternative names of the server's certificate, as the helper names them.
+    var certificateNames: String {
+        switch self {
+        case .standIn: "localhost, kubernetes, kubernetes.default, kubernetes.default.svc, 127.0.0.1, ::1"
+        // The envtest PKI: the service IP 10.0.0.1 first after the loopback address.
+        case .real: "127.0.0.1, 10.0.0.1, localhost, kubernetes, kubernetes.default, kubernetes.default.svc"
         }
     }
 }

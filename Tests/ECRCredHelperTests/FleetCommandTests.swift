@@ -108,6 +108,29 @@ extension HelperBinaryTests {
                 #expect(one.exitCode == 0, "\(one)")
                 #expect(one.stdout.hasPrefix("NAMESPACE") && one.stdout.contains(namespaces[0]), "\(one.stdout)")
 
+                // The same as documents (docs/output.md): a list of clusters, each with its namespaces; with
+                // --cluster, the single-cluster document naming it.
+                let fleetJSON = try await world.run("status", base + ["-o", "json"], locations: false)
+                #expect(fleetJSON.exitCode == 0, "\(fleetJSON)")
+                let fleetDocument = try #require(try JSONSerialization.jsonObject(with: Data(fleetJSON.stdout.utf8)) as? [String: Any], "\(fleetJSON)")
+                #expect(fleetDocument["kind"] as? String == "FleetStatus" && fleetDocument["fresh"] as? Bool == true, "\(fleetJSON)")
+                #expect(fleetDocument["secretName"] as? String == secretName && fleetDocument["problems"] as? [String] == [], "\(fleetJSON)")
+                let entries = try #require(fleetDocument["clusters"] as? [[String: Any]], "\(fleetJSON)")
+                #expect(entries.compactMap { $0["cluster"] as? String } == members.map(\.name).sorted(), "\(fleetJSON)")
+                for entry in entries {
+                    #expect(entry["state"] as? String == "ok" && entry["reason"] is NSNull && entry["fresh"] as? Int == 2 && entry["targets"] as? Int == 2, "\(entry)")
+                    let inCluster = try #require(entry["namespaces"] as? [[String: Any]], "\(entry)")
+                    #expect(inCluster.compactMap { $0["namespace"] as? String } == namespaces && inCluster.allSatisfy { $0["fresh"] as? Bool == true }, "\(entry)")
+                }
+                let oneJSON = try await world.run("status", base + ["--cluster", "edge-1", "-o", "json"], locations: false)
+                #expect(oneJSON.exitCode == 0, "\(oneJSON)")
+                let oneDocument = try #require(try JSONSerialization.jsonObject(with: Data(oneJSON.stdout.utf8)) as? [String: Any], "\(oneJSON)")
+                #expect(oneDocument["kind"] as? String == "Status" && oneDocument["cluster"] as? String == "edge-1", "\(oneJSON)")
+                #expect((oneDocument["namespaces"] as? [[String: Any]])?.count == 2, "\(oneJSON)")
+                let wide = try await world.run("status", base + ["-o", "wide"], locations: false)
+                #expect(wide.stdout.split(separator: "\n").first?.split(separator: " ").map(String.init) == ["CLUSTER", "STATE", "FRESH", "EARLIEST-EXPIRY", "SERVER", "SOURCE", "NOT-FRESH"], "\(wide.stdout)")
+                #expect(wide.stdout.split(separator: "\n").dropFirst().allSatisfy { $0.hasSuffix(" -") }, "every namespace fresh: \(wide.stdout)")
+
                 let unknown = try await world.run("status", base + ["--cluster", "nope"], locations: false)
                 #expect(unknown.exitCode == 1)
                 #expect(unknown.stderr.contains("no cluster named nope") && unknown.stderr.contains("edge-1"), "\(unknown.stderr)")

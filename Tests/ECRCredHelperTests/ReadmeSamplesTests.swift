@@ -62,6 +62,9 @@ extension HelperBinaryTests {
                 let status = try await world.run("status")
                 #expect(status.exitCode == 2, "team-b has no secret: \(status)")
                 try Self.check("status", Self.console("aws-ecr-cred-helper status", status.stdout + status.stderr))
+                let json = try await world.run("status", ["-o", "json"])
+                #expect(json.exitCode == 2, "team-b has no secret: \(json)")
+                try Self.check("status-json", Self.console("aws-ecr-cred-helper status -o json", json.stdout + json.stderr))
             }
         }
 

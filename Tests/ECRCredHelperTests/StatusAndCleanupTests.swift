@@ -2,6 +2,7 @@ import Foundation
 import KubeTestServer
 import TestSupport
 import Testing
+import Yams
 
 extension HelperBinaryTests {
     /// `status` shows what each target namespace holds; `cleanup` (for uninstall) removes only what is ours.
@@ -41,6 +42,67 @@ extension HelperBinaryTests {
                 #expect(table.lines.contains { $0.hasPrefix("team-b ") && $0.contains("foreign (Opaque)") }, "\(table)")
                 #expect(table.lines.contains { $0.hasPrefix("team-c ") && $0.contains("other (adoptable)") }, "\(table)")
                 #expect(table.lines.contains { $0.hasPrefix("kube-system ") && $0.contains("missing") }, "\(table)")
+            }
+        }
+
+        /// `-o json` and `-o yaml`: the table's facts as one document of the documented schema
+        /// (docs/output.md), with the table's exit codes; `-o wide`: the table and two more columns.
+        @Test(arguments: APIServerKind.enabled)
+        func statusAsJSONYAMLAndWide(_ kind: APIServerKind) async throws {
+            try await HelperWorld.with(kind, namespaces: Self.namespaces, rules: Self.rules) { world in
+                try world.writeOriginalConfig(namespaces: ["default", "team-a"])
+                let sync = try await world.run("sync")
+                try #require(sync.exitCode == 0, "\(sync)")
+                let host = "\(world.moto.account).dkr.ecr.\(world.moto.region).amazonaws.com"
+
+                let fresh = try await world.run("status", ["-o", "json"])
+                #expect(fresh.exitCode == 0, "\(fresh)")
+                let document = try #require(try JSONSerialization.jsonObject(with: Data(fresh.stdout.utf8)) as? [String: Any], "\(fresh)")
+                #expect(document["apiVersion"] as? String == "aws-ecr-cred-helper/v1" && document["kind"] as? String == "Status", "\(fresh)")
+                #expect(document["secretName"] as? String == world.secretName && document["fresh"] as? Bool == true, "\(fresh)")
+                let entries = try #require(document["namespaces"] as? [[String: Any]], "\(fresh)")
+                #expect(entries.map { $0["namespace"] as? String } == ["default", "team-a"], "\(fresh)")
+                for entry in entries {
+                    #expect(entry["state"] as? String == "present" && entry["fresh"] as? Bool == true, "\(entry)")
+                    #expect(entry["managedBy"] as? String == "aws-ecr-cred-helper" && entry["registries"] as? [String] == [host], "\(entry)")
+                    #expect(entry["installation"] as? String == document["instance"] as? String, "\(entry)")
+                    #expect(entry["refreshedAt"] is String && entry.keys.contains("expiresAt"), "\(entry)")
+                }
+                #expect(!fresh.output.contains(world.token))
+
+                // The same facts in YAML, and the exit code of the table when some namespace is not fresh.
+                try await plantForeignSecrets(world)
+                let targets = ["--namespaces", "default team-a team-b team-c kube-system"]
+                let table = try await world.run("status", targets)
+                let json = try await world.run("status", targets + ["--output=json"])
+                let yaml = try await world.run("status", targets + ["-oyaml"])
+                #expect(table.exitCode == 2 && json.exitCode == 2 && yaml.exitCode == 2, "\(table)\n\(json)\n\(yaml)")
+                let fromJSON = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json)")
+                let fromYAML = try #require(try Yams.load(yaml: yaml.stdout) as? [String: Any], "\(yaml)")
+                #expect(fromJSON["fresh"] as? Bool == false && fromYAML["fresh"] as? Bool == false)
+                for read in [fromJSON, fromYAML] {
+                    let byName = Dictionary(uniqueKeysWithValues: try #require(read["namespaces"] as? [[String: Any]]).map { ($0["namespace"] as? String ?? "", $0) })
+                    #expect(byName.keys.sorted() == ["default", "kube-system", "team-a", "team-b", "team-c"], "\(read)")
+                    #expect(byName["team-b"]?["managedBy"] as? String == "foreign (Opaque)" && byName["team-b"]?["fresh"] as? Bool == false)
+                    #expect(byName["team-c"]?["managedBy"] as? String == "other (adoptable)" && byName["team-c"]?["installation"] is NSNull)
+                    #expect(byName["kube-system"]?["state"] as? String == "missing" && byName["kube-system"]?["registries"] as? [String] == [])
+                    #expect(byName["kube-system"]?["expiresAt"] is NSNull && byName["kube-system"]?["managedBy"] is NSNull)
+                }
+                #expect(!json.output.contains("aHVudGVyMg==") && !yaml.output.contains("aHVudGVyMg=="), "a secret's data is never shown")
+
+                // Wide: the table's columns unchanged, then INSTALLATION and FRESH.
+                let wide = try await world.run("status", targets + ["-o", "wide"])
+                #expect(wide.exitCode == 2, "\(wide)")
+                let rows = wide.stdout.lines.map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+                #expect(rows.first == ["NAMESPACE", "SECRET", "MANAGED-BY", "REGISTRIES", "REFRESHED", "EXPIRES", "INSTALLATION", "FRESH"], "\(wide)")
+                #expect(rows.first { $0.first == "default" }?.suffix(2) == [fromJSON["instance"] as? String ?? "?", "yes"], "\(wide)")
+                #expect(rows.first { $0.first == "kube-system" }?.suffix(2) == ["-", "no"], "\(wide)")
+                #expect(table.stdout.lines.first?.split(separator: " ", omittingEmptySubsequences: true).count == 6, "the default table keeps its columns: \(table)")
+
+                // A format status does not print: the usage error, exit 64.
+                let unknown = try await world.run("status", ["-o", "xml"])
+                #expect(unknown.exitCode == 64, "\(unknown)")
+                #expect(unknown.stderr.contains("--output is one of wide, json, yaml, not 'xml'"), "\(unknown)")
             }
         }
 

@@ -35,10 +35,22 @@ import Testing
         #expect(Self.line(HTTPClientError.remoteConnectionClosed).kind == .connectionClosed)
     }
 
+    /// AsyncHTTPClient's own TLS handshake timeout keeps its name (kubectl's words); the server's address
+    /// splits into the host and port a probe connects to.
+    @Test func tlsHandshakeTimeoutAndEndpoints() {
+        let handshake = Self.line(HTTPClientError.tlsHandshakeTimeout)
+        #expect(handshake.cause == .tlsHandshakeTimeout && handshake.kind == .timeout && handshake.isRetryable)
+        #expect(handshake.description.hasPrefix("cannot reach the Kubernetes API server at https://api.example:6443: TLS handshake timeout"))
+        #expect(KubernetesClient.endpoint(of: "https://api.example:6443")! == ("api.example", 6443))
+        #expect(KubernetesClient.endpoint(of: "https://10.0.0.1")! == ("10.0.0.1", 443))
+        #expect(KubernetesClient.endpoint(of: "https://[::1]:8443/prefix")! == ("::1", 8443))
+        #expect(KubernetesClient.endpoint(of: "http://api.example:8080") == nil)
+    }
+
     /// Every description is one line with balanced brackets.
     @Test(arguments: [
         KubeTransportError.Cause.refused, .nameNotResolved(host: "api.example"), .noRoute, .tls(detail: "handshake failed"),
-        .connectTimeout, .responseTimeout, .closed, .other,
+        .connectTimeout, .tlsHandshakeTimeout, .untrustedCertificate(names: ["localhost", "127.0.0.1"]), .responseTimeout, .closed, .other,
     ])
     func oneBalancedLine(_ cause: KubeTransportError.Cause) {
         let text = KubeTransportError(cause: cause, server: Self.server, verb: "get", path: "/version", underlying: "x").description

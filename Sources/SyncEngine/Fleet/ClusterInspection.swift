@@ -8,14 +8,20 @@ import KubeClient
 /// What `status` reads of one cluster: a row per target namespace, and the fleet's one-line summary of
 /// those rows. Reads only; no AWS call.
 public enum ClusterInspection {
+    /// What a target namespace holds under the secret's name.
+    public enum SecretState: String, Sendable, Equatable {
+        case present, missing, expired
+    }
+
     public struct Row: Sendable, Equatable {
         public var namespace: String
-        /// `present`, `missing`, `expired`.
-        public var state: String
+        public var state: SecretState
         /// `aws-ecr-cred-helper`, `other (adoptable)`, `installation <instance>` (another installation's),
         /// `foreign (type)`, `-`.
         public var managedBy: String
         public var registries: String
+        /// The installation the secret is labelled with (`aws-ecr-cred-helper/instance`), if any.
+        public var installation: String?
         public var refreshed: String
         public var expires: String
         /// Present, ours or adoptable, not expired.
@@ -39,7 +45,7 @@ public enum ClusterInspection {
 
     static func row(_ namespace: String, _ secret: Secret?, installation: Installation, now: Date) -> Row {
         guard let secret else {
-            return Row(namespace: namespace, state: "missing", managedBy: "-", registries: "-", refreshed: "-", expires: "-", isFresh: false)
+            return Row(namespace: namespace, state: .missing, managedBy: "-", registries: "-", installation: nil, refreshed: "-", expires: "-", isFresh: false)
         }
         let annotations = secret.metadata.annotations ?? [:]
         var fresh = true
@@ -56,13 +62,14 @@ public enum ClusterInspection {
         case .original: managedBy = "other (adoptable)"
         }
         let expires = annotations[DesiredSecret.expiresAtAnnotation] ?? "-"
-        var state = "present"
+        var state = SecretState.present
         if let expiry = KubeTime.parse(expires), expiry < now {
-            state = "expired"
+            state = .expired
             fresh = false
         }
         return Row(
             namespace: namespace, state: state, managedBy: managedBy, registries: annotations[DesiredSecret.registriesAnnotation] ?? registriesInConfig(secret),
+            installation: secret.metadata.labels?[Installation.labelKey],
             refreshed: annotations[DesiredSecret.refreshedAtAnnotation] ?? "-", expires: expires, isFresh: fresh)
     }
 
@@ -86,6 +93,10 @@ public enum ClusterInspection {
         public var source: String
 
         public var isOK: Bool { state == "ok" }
+
+        /// The state's kind: `ok`, `stale`, or `unreadable` (then `state` is the reason).
+        public enum Condition: String, Sendable { case ok, stale, unreadable }
+        public var condition: Condition { state == "ok" ? .ok : state == "stale" ? .stale : .unreadable }
     }
 
     public static func summary(cluster: String, server: String, source: String, rows: [Row]) -> Summary {
