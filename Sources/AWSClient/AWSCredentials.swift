@@ -169,22 +169,25 @@ public final class CachingCredentialProvider: AWSRenewableCredentialProvider, Se
             if let c = s.cached, s.cachedGeneration == s.generation, !c.expires(within: refreshBefore, now: current) {
                 return .use(c)
             }
-            if let task = s.inFlight { return .join(task, s.cached, generation: s.inFlightGeneration) }
+            // Join a fetch in flight only if it began after the latest mark: one that began before it would
+            // bring back what the mark made stale (the files changed meanwhile).
+            if let task = s.inFlight, s.inFlightGeneration == s.generation {
+                return .join(task, s.cached, generation: s.inFlightGeneration)
+            }
             let base = self.base
             let task = Task<AWSCredentials, any Error> { try await base.credentials() }
             s.inFlight = task
             s.inFlightGeneration = s.generation
-            // Clear the in-flight marker once the refresh is over, whoever waits for it.
-            Task { [weak self] in
-                _ = await task.result
-                self?.state.withLock { $0.inFlight = nil }
-            }
             return .join(task, s.cached, generation: s.generation)
         }
         switch step {
         case .use(let c):
             return c
         case .join(let task, let previous, let generation):
+            // Every caller of a fetch clears it when it ends (the one that started it always waits for it), so
+            // the next call never joins a fetch that is over. It used to be cleared by a task of its own, which
+            // a busy machine ran late: calls in between joined the finished fetch and got its old credentials.
+            defer { state.withLock { s in if s.inFlight == task { s.inFlight = nil } } }
             do {
                 let fresh = try await task.value
                 state.withLock { s in

@@ -59,4 +59,28 @@ import TestSupport
         #expect(try await cache.credentials().accessKeyID == "ASIA2", "fetched again after the mark")
         #expect(try await cache.credentials().accessKeyID == "ASIA2")
     }
+
+    /// A call after the mark while the earlier fetch is still running starts a fetch of its own instead of
+    /// waiting for (and returning) the stale one.
+    @Test func aCallAfterTheMarkDoesNotJoinAFetchBegunBeforeIt() async throws {
+        let base = Counting()
+        let cache = CachingCredentialProvider(base)
+        base.holding.withLock { $0 = true }
+        let first = Task { try await cache.credentials() }
+        try await eventually("the first fetch to start") { base.gate.withLock { $0 != nil } }
+        cache.markStale()
+        base.holding.withLock { $0 = false }
+        let answer = Mutex<String?>(nil)
+        let second = Task {
+            let key = try await cache.credentials().accessKeyID
+            answer.withLock { $0 = key }
+        }
+        // Bounded, and the first fetch is released either way, so a regression fails instead of hanging.
+        let got = try? await eventuallyValue("the call after the mark to answer", timeout: .seconds(10)) { answer.withLock { $0 } }
+        base.gate.withLock { $0?.resume(); $0 = nil }
+        _ = try await first.value
+        _ = try? await second.value
+        #expect(got == "ASIA2", "a fetch of its own, not the stale one in flight")
+        #expect(try await cache.credentials().accessKeyID == "ASIA2")
+    }
 }
