@@ -1,4 +1,6 @@
-"""Shared bits of the loopback test tools: port reporting and exit when the parent (the test) goes away."""
+"""Shared bits of the loopback test tools: port reporting and exit when the parent (the test) goes away; the
+signing oracles' request loop and what they record."""
+import json
 import os
 import sys
 import threading
@@ -28,3 +30,26 @@ def exit_with_parent(enabled=True):
         os._exit(0)
 
     threading.Thread(target=watch, daemon=True).start()
+
+
+def recorded(signer, request):
+    """What a recording signer saw for one request: the values a differential test compares."""
+    return {
+        "canonical_request": signer.recorded_canonical_request,
+        "string_to_sign": signer.recorded_string_to_sign,
+        "signature": signer.recorded_signature,
+        "authorization": request.headers["Authorization"],
+        "headers": [[k, v] for k, v in request.headers.items()],
+    }
+
+
+def sign_each(sign, version_field, version):
+    """An oracle's main: {"requests": [...]} on stdin, one result (or its error) per request on stdout."""
+    payload = json.load(sys.stdin)
+    results = []
+    for spec in payload["requests"]:
+        try:
+            results.append(sign(spec))
+        except Exception as e:  # report per request, keep going
+            results.append({"error": f"{type(e).__name__}: {e}"})
+    json.dump({version_field: version, "results": results}, sys.stdout)

@@ -17,12 +17,15 @@ The package sets Content-Type to application/x-amz-json-1.0 on every request it 
 is signed as given (the Content-Type of the spec is put back), so both sides sign the same request.
 """
 import datetime
-import json
+import os
 import sys
 from importlib import metadata
 
 from botocore.awsrequest import AWSRequest
 from iam_rolesanywhere_session import iam_rolesanywhere_session as ras
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _tooling import recorded, sign_each  # noqa: E402
 
 
 class RecordingSigner(ras.IAMRolesAnywhereSigner):
@@ -77,24 +80,11 @@ def sign(spec):
             signer.content_type = value
         request.headers[name] = value
     signer.add_auth(request)
-    return {
-        "canonical_request": signer.recorded_canonical_request,
-        "string_to_sign": signer.recorded_string_to_sign,
-        "signature": signer.recorded_signature,
-        "authorization": request.headers["Authorization"],
-        "headers": [[k, v] for k, v in request.headers.items()],
-    }
+    return recorded(signer, request)
 
 
 def main():
-    payload = json.load(sys.stdin)
-    results = []
-    for spec in payload["requests"]:
-        try:
-            results.append(sign(spec))
-        except Exception as e:  # report per request, keep going
-            results.append({"error": f"{type(e).__name__}: {e}"})
-    json.dump({"version": metadata.version("iam-rolesanywhere-session"), "results": results}, sys.stdout)
+    sign_each(sign, "version", metadata.version("iam-rolesanywhere-session"))
 
 
 if __name__ == "__main__":

@@ -14,13 +14,16 @@ Writes JSON on stdout:
 """
 import base64
 import datetime
-import json
+import os
 import sys
 
 import botocore
 import botocore.auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _tooling import recorded, sign_each  # noqa: E402
 
 
 class RecordingSigV4Auth(botocore.auth.SigV4Auth):
@@ -53,24 +56,11 @@ def sign(spec):
     credentials = Credentials(spec["access_key"], spec["secret_key"], spec.get("session_token"))
     signer = RecordingSigV4Auth(credentials, spec["service"], spec["region"])
     signer.add_auth(request)
-    return {
-        "canonical_request": signer.recorded_canonical_request,
-        "string_to_sign": signer.recorded_string_to_sign,
-        "signature": signer.recorded_signature,
-        "authorization": request.headers["Authorization"],
-        "headers": [[k, v] for k, v in request.headers.items()],
-    }
+    return recorded(signer, request)
 
 
 def main():
-    payload = json.load(sys.stdin)
-    results = []
-    for spec in payload["requests"]:
-        try:
-            results.append(sign(spec))
-        except Exception as e:  # report per request, keep going
-            results.append({"error": f"{type(e).__name__}: {e}"})
-    json.dump({"botocore_version": botocore.__version__, "results": results}, sys.stdout)
+    sign_each(sign, "botocore_version", botocore.__version__)
 
 
 if __name__ == "__main__":
