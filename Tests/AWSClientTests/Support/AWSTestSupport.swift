@@ -96,13 +96,6 @@ func expectAWSError(
     }
 }
 
-/// A helper script of scripts/aws (its tests use TestSupport's `ScriptServer`, `FaultProxy` and `ForwardProxy`).
-typealias PythonTool = ScriptServer
-
-extension ScriptServer {
-    var baseURL: String { url }
-}
-
 extension AWSCredentials {
     static let example = AWSCredentials(
         accessKeyID: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")

@@ -11,12 +11,12 @@ final class RolesAnywhereWorld: @unchecked Sendable {
     static let profileARN = "arn:aws:rolesanywhere:us-east-1:123456789012:profile/66666666-7777-8888-9999-000000000000"
     static let roleARN = "arn:aws:iam::123456789012:role/ecr-pull-role"
 
-    let tool: PythonTool
+    let tool: ScriptServer
     let pkiDirectory: URL
     /// `https://127.0.0.1:<port>`: set as AWS_ENDPOINT_URL_ROLESANYWHERE.
     let endpointURL: String
 
-    private init(tool: PythonTool, pkiDirectory: URL, endpointURL: String) {
+    private init(tool: ScriptServer, pkiDirectory: URL, endpointURL: String) {
         self.tool = tool
         self.pkiDirectory = pkiDirectory
         self.endpointURL = endpointURL
@@ -28,7 +28,7 @@ final class RolesAnywhereWorld: @unchecked Sendable {
         var arguments = ["--pki-dir", pki.path]
         if moto { arguments += ["--moto-fixture", try #require(TestEnv.value("MOTO_FIXTURE"), "MOTO_FIXTURE is unset")] }
         if let roleARN { arguments += ["--role-arn", roleARN] }
-        let tool = try await PythonTool.start("rolesanywhere_endpoint.py", arguments, timeout: .seconds(60))
+        let tool = try await ScriptServer.start("rolesanywhere_endpoint.py", arguments, timeout: .seconds(60))
         let portText = try String(contentsOf: pki.appendingPathComponent("tls-port"), encoding: .utf8)
         let port = try #require(Int(portText.trimmingCharacters(in: .whitespacesAndNewlines)))
         return RolesAnywhereWorld(tool: tool, pkiDirectory: pki, endpointURL: "https://127.0.0.1:\(port)")
